@@ -1,0 +1,42 @@
+package views
+
+import "strconv"
+
+// statusTitle is the heading of an error page for an HTTP status.
+func statusTitle(status int) string {
+	switch status {
+	case 404:
+		return "Not found"
+	case 403:
+		return "Not allowed"
+	case 429:
+		return "Too many attempts"
+	case 400, 422:
+		return "That did not work"
+	case 413:
+		return "Too large"
+	}
+	return "Something went wrong"
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// auditClass colours the kinds that deserve attention.
+func auditClass(kind string) string {
+	switch kind {
+	case "login.failure", "apikey.used_after_revoke", "owner.disabled":
+		return "error"
+	case "apikey.revoked", "sessions.ended", "password.reset":
+		return "warning"
+	case "login.success", "apikey.created", "setup", "invite.accepted":
+		return "ok"
+	}
+	return ""
+}
+
+func linkValidity(mail bool) string {
+	if mail {
+		return " and was also e-mailed"
+	}
+	return ""
+}
