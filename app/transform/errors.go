@@ -50,13 +50,3 @@ func KindOf(err error) Kind {
 func errorf(kind Kind, format string, args ...any) *Error {
 	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...)}
 }
-
-// countsAsFailure reports whether a failure of this kind is the script's own
-// doing and so moves it toward quarantine.
-func (k Kind) countsAsFailure() bool {
-	switch k {
-	case KindInvalid, KindScript, KindPanic, KindTimeout, KindCrash:
-		return true
-	}
-	return false
-}

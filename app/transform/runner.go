@@ -6,35 +6,27 @@ import (
 	"time"
 )
 
-// request is one unit of work for a runner: a chain of one or more scripts
-// applied to one status. It is also the wire format to worker processes,
-// one JSON object per line.
+// request asks a runner to apply one script to one status. It is also the
+// wire format to worker processes, one JSON object per line. Chains are
+// sent one step per request so a crash is always blamed on the right script.
 type request struct {
 	ID      uint64        `json:"id"`
-	Steps   []step        `json:"steps"`
+	Key     string        `json:"key"`           // names the compiled unit
+	Src     string        `json:"src,omitempty"` // only when the worker may lack it
 	Status  string        `json:"status"`
 	Device  Device        `json:"device"`
-	Timeout time.Duration `json:"timeout"` // per step
-}
-
-// step names a script by its cache key. Src is sent only when the worker is
-// not known to have compiled it already, which keeps the pipe traffic to a
-// few hundred bytes per call.
-type step struct {
-	Key string `json:"key"`
-	Src string `json:"src,omitempty"`
+	Timeout time.Duration `json:"timeout"`
 }
 
 // reply answers one request.
 type reply struct {
-	ID     uint64  `json:"id"`
-	Output string  `json:"out,omitempty"`
-	Durs   []int64 `json:"durs,omitempty"`   // nanoseconds per attempted step
-	Failed int     `json:"failed"`           // index of the failing step, -1 if none
-	Kind   Kind    `json:"kind,omitempty"`   // why it failed
-	Msg    string  `json:"msg,omitempty"`    // what to tell the owner
-	Need   []int   `json:"need,omitempty"`   // steps to resend with Src; nothing was run
-	Retire bool    `json:"retire,omitempty"` // worker asks to be replaced (CPU budget)
+	ID     uint64        `json:"id"`
+	Output string        `json:"out,omitempty"`
+	Dur    time.Duration `json:"dur,omitempty"`    // time inside the script
+	Kind   Kind          `json:"kind,omitempty"`   // why it failed, "" on success
+	Msg    string        `json:"msg,omitempty"`    // what to tell the owner
+	Need   bool          `json:"need,omitempty"`   // resend with Src; nothing was run
+	Retire bool          `json:"retire,omitempty"` // worker asks to be replaced (CPU budget)
 }
 
 // runner executes requests with a cache of compiled units. It is used by the
@@ -50,43 +42,26 @@ func newRunner(cacheSize int) *runner {
 }
 
 func (r *runner) exec(req *request) *reply {
-	rep := &reply{ID: req.ID, Failed: -1}
-	// Check that every step is available before running any, so a chain is
-	// never half run and then resent.
-	units := make([]*unit, len(req.Steps))
-	for i, st := range req.Steps {
-		if units[i] = r.cache.get(st.Key); units[i] == nil && st.Src == "" {
-			rep.Need = append(rep.Need, i)
-		}
-	}
-	if len(rep.Need) > 0 {
-		return rep
-	}
-	status := req.Status
-	for i, st := range req.Steps {
-		u := units[i]
-		if u == nil {
-			var err error
-			if u, err = compile(st.Src, compileTimeout); err != nil {
-				rep.Failed, rep.Kind, rep.Msg = i, KindInvalid, err.Error()
-				return rep
-			}
-			r.cache.put(st.Key, u)
-		}
-		out, dur, kind, msg := r.call(u, status, req.Device, req.Timeout)
-		rep.Durs = append(rep.Durs, dur.Nanoseconds())
-		if kind != "" {
-			if kind == KindTimeout || kind == KindPanic {
-				// A stopped interpreter answers "", nil forever after, and
-				// one that panicked may hold half-updated globals: rebuild.
-				r.cache.remove(st.Key)
-			}
-			rep.Failed, rep.Kind, rep.Msg = i, kind, msg
+	rep := &reply{ID: req.ID}
+	u := r.cache.get(req.Key)
+	if u == nil {
+		if req.Src == "" {
+			rep.Need = true
 			return rep
 		}
-		status = out
+		var err error
+		if u, err = compile(req.Src, compileTimeout); err != nil {
+			rep.Kind, rep.Msg = KindInvalid, err.Error()
+			return rep
+		}
+		r.cache.put(req.Key, u)
 	}
-	rep.Output = status
+	rep.Output, rep.Dur, rep.Kind, rep.Msg = r.call(u, req.Status, req.Device, req.Timeout)
+	if rep.Kind == KindTimeout || rep.Kind == KindPanic {
+		// A stopped interpreter answers "", nil forever after, and one that
+		// panicked may hold half-updated globals: rebuild it next time.
+		r.cache.remove(req.Key)
+	}
 	return rep
 }
 
