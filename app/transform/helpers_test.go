@@ -1,0 +1,13 @@
+package transform
+
+import "testing"
+
+func newTestEngine(t testing.TB, o Options) *Engine {
+	t.Helper()
+	e, err := NewEngine(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
