@@ -14,7 +14,7 @@ import (
 	"strings"
 )
 
-//go:embed app.css app.js favicon.svg vendor/*.js
+//go:embed app.css app.js editor.js favicon.svg vendor/*.js
 var files embed.FS
 
 // Prefix is the URL path under which assets are served.

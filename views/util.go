@@ -1,6 +1,10 @@
 package views
 
-import "strconv"
+import (
+	"strconv"
+
+	"thinx/app"
+)
 
 // statusTitle is the heading of an error page for an HTTP status.
 func statusTitle(status int) string {
@@ -40,3 +44,9 @@ func linkValidity(mail bool) string {
 	}
 	return ""
 }
+
+// StatusBadge is the badge class of a status: its most severe marker.
+func StatusBadge(s string) string { return app.StatusLevel(s) }
+
+// StatusText is a status without its markers.
+func StatusText(s string) string { return app.StripStatusMarkers(s) }

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"thinx/app"
+	"thinx/app/transform"
 )
 
 // Version is set at build time with -ldflags "-X thinx/app/cli.Version=…";
@@ -25,6 +26,9 @@ type Env func(string) string
 // Run executes the command in args (args[0] is the program name) and
 // returns the process exit code.
 func Run(ctx context.Context, args []string, getenv Env, stdin io.Reader, stdout, stderr io.Writer) int {
+	// The transformer sandbox re-executes this binary as its worker process;
+	// in that role it never returns from here.
+	transform.MaybeWorker()
 	cmd, rest := "serve", []string{}
 	if len(args) > 1 {
 		cmd, rest = args[1], args[2:]

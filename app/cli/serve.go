@@ -19,6 +19,7 @@ import (
 	"thinx/app/certs"
 	"thinx/app/config"
 	"thinx/app/store"
+	"thinx/app/transform"
 	"thinx/app/web"
 )
 
@@ -32,8 +33,11 @@ type daemon struct {
 	web  *web.Server
 	tls  *tls.Config
 
+	transform *transform.Service
+
 	servers []*http.Server
 	jobs    sync.WaitGroup
+	jobCtx  context.Context // ends at shutdown, after the listeners stop
 	cancel  context.CancelFunc
 	// closers run at shutdown after the listeners stop and before the
 	// database closes (broker, batch writers), last added first.
@@ -78,13 +82,12 @@ func (d *daemon) start(ctx context.Context) error {
 	}
 	d.web = &web.Server{DB: d.db, Auth: d.auth, Config: d.cfg, Log: d.log.With("component", "web"),
 		Version: version(), CertFingerprint: fingerprint}
+	jobCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	d.jobCtx, d.cancel = jobCtx, cancel
 	if err := d.wireFeatures(ctx); err != nil {
 		return err
 	}
 	d.web.Init()
-
-	jobCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	d.cancel = cancel
 	d.goJob(func() { d.auth.RunMaintenance(jobCtx, 5*time.Second) })
 	pr := &audit.Pruner{DB: d.db, Retention: d.cfg.AuditRetention, Log: d.log.With("component", "audit")}
 	d.goJob(func() { pr.Run(jobCtx, time.Hour) })

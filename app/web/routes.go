@@ -47,6 +47,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/owners/{id}/enable", s.requireAdmin(s.enableOwner))
 	mux.HandleFunc("POST /admin/owners/{id}/reset", s.requireAdmin(s.resetOwner))
 
+	if s.Transformers != nil {
+		s.transformerRoutes(mux)
+	}
 	for _, m := range s.Mount {
 		m(mux)
 	}

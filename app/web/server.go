@@ -11,6 +11,7 @@ import (
 	"thinx/app/auth"
 	"thinx/app/config"
 	"thinx/app/store"
+	"thinx/app/transform"
 	"thinx/assets"
 	"thinx/views"
 )
@@ -23,6 +24,9 @@ type Server struct {
 	Log     *slog.Logger
 	Metrics *Metrics
 	Version string
+
+	// Feature services; a nil service leaves its section empty.
+	Transformers *transform.Service
 
 	// CertFingerprint is the SHA-256 of the self-signed certificate, shown
 	// to the admin so devices and browsers can be checked against it.
