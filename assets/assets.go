@@ -21,8 +21,8 @@ var files embed.FS
 const Prefix = "/assets/"
 
 type asset struct {
-	body []byte
-	hash string
+	body  []byte
+	hash  string
 	ctype string
 }
 
