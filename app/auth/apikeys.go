@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"strings"
-	"time"
 
 	"thinx/app"
 	"thinx/app/audit"
@@ -101,7 +100,7 @@ func (s *Service) CheckKey(ctx context.Context, ownerID, key, ip string) (*app.A
 		return nil, denied
 	}
 	s.usageMu.Lock()
-	s.usage[k.ID] = time.Now()
+	s.usage[k.ID] = s.DB.Now() // the store's clock, like every other stored time
 	s.usageMu.Unlock()
 	return k, nil
 }
