@@ -1,0 +1,149 @@
+package broker
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"thinx/app"
+	"thinx/app/store"
+)
+
+// history records the messages of each owner's tree: a bounded queue
+// drained by one writer in batches, and a pruning job that keeps the
+// retention and the per-owner cap. A full queue drops rows (and counts
+// them) rather than slowing the broker down.
+type history struct {
+	db       *store.DB
+	log      *slog.Logger
+	opts     HistoryOptions
+	interval time.Duration
+
+	ch      chan store.MQTTMessage
+	done    chan struct{}
+	stopped chan struct{}
+	dropped atomic.Int64
+}
+
+const (
+	historyQueue = 8192
+	historyBatch = 1000
+)
+
+func newHistory(db *store.DB, log *slog.Logger, opts HistoryOptions, interval time.Duration) *history {
+	h := &history{db: db, log: log, opts: opts, interval: max(interval, 20*time.Millisecond),
+		ch: make(chan store.MQTTMessage, historyQueue), done: make(chan struct{}), stopped: make(chan struct{})}
+	go h.loop()
+	return h
+}
+
+// add queues a message, its payload cut at the configured cap.
+func (h *history) add(m store.MQTTMessage) {
+	if h.opts.Off {
+		return
+	}
+	if len(m.Payload) > h.opts.MaxPayload {
+		m.Payload = m.Payload[:h.opts.MaxPayload]
+	}
+	select {
+	case h.ch <- m:
+	default:
+		h.dropped.Add(1)
+	}
+}
+
+func (h *history) loop() {
+	defer close(h.stopped)
+	batch := make([]store.MQTTMessage, 0, historyBatch)
+	for {
+		select {
+		case m := <-h.ch:
+			batch = append(batch, m)
+		case <-h.done:
+			// Close runs after the broker stopped, so nothing adds any more.
+			for len(h.ch) > 0 {
+				batch = append(batch, <-h.ch)
+			}
+			h.write(batch)
+			return
+		}
+		timer := time.NewTimer(h.interval)
+	fill:
+		for len(batch) < historyBatch {
+			select {
+			case m := <-h.ch:
+				batch = append(batch, m)
+			case <-timer.C:
+				break fill
+			case <-h.done:
+				break fill
+			}
+		}
+		timer.Stop()
+		h.write(batch)
+		batch = batch[:0]
+	}
+}
+
+func (h *history) write(batch []store.MQTTMessage) {
+	if len(batch) == 0 {
+		return
+	}
+	if err := h.db.InsertMQTTHistory(context.Background(), batch); err != nil {
+		h.log.Error("mqtt: write history", "rows", len(batch), "err", err)
+	}
+}
+
+// close writes what is queued and stops the writer.
+func (h *history) close() {
+	select {
+	case <-h.done:
+	default:
+		close(h.done)
+	}
+	<-h.stopped
+}
+
+// pruneLoop trims the history every ten minutes until ctx ends.
+func (h *history) pruneLoop(ctx context.Context) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		n, err := h.db.PruneMQTTHistory(ctx, time.Now().Add(-h.opts.Retention), h.opts.MaxPerOwner)
+		if err != nil && ctx.Err() == nil {
+			h.log.Error("mqtt: prune history", "err", err)
+		} else if n > 0 {
+			h.log.Debug("mqtt: pruned history", "deleted", n)
+		}
+		if d := h.dropped.Swap(0); d > 0 {
+			h.log.Warn("mqtt: history queue was full, messages not recorded", "dropped", d)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// HistoryEntry is one recorded message.
+type HistoryEntry = store.MQTTMessage
+
+// History lists an owner's recorded messages, newest first: those of one
+// device when udid is set, those whose topic or payload contains search
+// when it is set. limit defaults to 100 and is at most 1000.
+func (s *Server) History(ctx context.Context, ownerID, udid, search string, limit int) ([]HistoryEntry, error) {
+	if !app.IsHex64(ownerID) {
+		return nil, app.Errorf(app.EINVALID, "Unknown owner.")
+	}
+	if len(search) > 200 {
+		return nil, app.Errorf(app.EINVALID, "The search text must be at most 200 characters.")
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, 1000)
+	return s.deps.DB.MQTTHistory(ctx, store.MQTTHistoryFilter{OwnerID: ownerID, UDID: udid, Text: search,
+		Since: time.Now().Add(-s.opts.History.Retention), Limit: limit})
+}
