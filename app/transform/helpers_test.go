@@ -2,6 +2,9 @@ package transform
 
 import "testing"
 
+// raceEnabled is set by race_test.go in -race builds.
+var raceEnabled bool
+
 func newTestEngine(t testing.TB, o Options) *Engine {
 	t.Helper()
 	e, err := NewEngine(o)

@@ -34,7 +34,8 @@ func applyLimits(mem uint64, cpu time.Duration) (<-chan os.Signal, error) {
 	if err != nil {
 		return nil, err
 	}
-	as := vsz + mem + mem/4 // slack for heap metadata and arena rounding
+	// Slack for heap metadata, arena rounding and new threads' stacks.
+	as := vsz + mem + mem/4 + 64<<20
 	if err := syscall.Setrlimit(syscall.RLIMIT_AS, &syscall.Rlimit{Cur: as, Max: as}); err != nil {
 		return nil, fmt.Errorf("RLIMIT_AS: %w", err)
 	}

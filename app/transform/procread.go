@@ -100,6 +100,9 @@ func (p *proc) exit(waitErr error) {
 	p.queue = nil
 	close(p.kick)
 	p.mu.Unlock()
+	// Let the slot forget this worker first, so that a caller retrying
+	// right after its reply does not pick the dead worker again.
+	p.onExit(p)
 	for i, c := range calls {
 		switch {
 		case i > 0:
@@ -114,14 +117,14 @@ func (p *proc) exit(waitErr error) {
 		close(c.done)
 	}
 	close(p.done)
-	p.onExit(p)
 }
 
 // crashMessage explains to an owner why the worker died under their script.
 func (p *proc) crashMessage(waitErr error, killed string) string {
 	out := p.stderr.summary()
 	switch {
-	case strings.Contains(out, "out of memory") || strings.Contains(out, "cannot allocate memory"):
+	case strings.Contains(out, "out of memory") || strings.Contains(out, "cannot allocate memory") ||
+		strings.Contains(out, "pthread_create failed"): // builds with cgo need address space for each thread
 		return fmt.Sprintf("transformer exceeded the memory limit of %d MiB", p.mem>>20)
 	case strings.Contains(out, "stack overflow") || strings.Contains(out, "stack exceeds"):
 		return "transformer overflowed its stack (endless recursion?)"

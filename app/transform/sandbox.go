@@ -34,9 +34,8 @@ var transformType = reflect.TypeOf((func(string, Device) (string, error))(nil))
 // unit is one compiled script version: its own interpreter, so a stop or a
 // corrupted global in one script never touches another.
 type unit struct {
-	in   *interp.Interpreter
-	fn   func(string, Device) (string, error)
-	noop *interp.Program // executed only to trigger the interpreter's stop
+	in *interp.Interpreter
+	fn func(string, Device) (string, error)
 }
 
 // newInterpreter returns an interpreter that sees only the allowlisted
@@ -134,11 +133,7 @@ func compile(src string, timeout time.Duration) (*unit, error) {
 	if err != nil || !v.IsValid() || v.Type() != transformType {
 		return nil, fmt.Errorf("Transform must be declared as func Transform(status string, device thinx.Device) (string, error)")
 	}
-	noop, err := in.Compile("func() {}")
-	if err != nil {
-		return nil, err
-	}
-	return &unit{in: in, fn: v.Interface().(func(string, Device) (string, error)), noop: noop}, nil
+	return &unit{in: in, fn: v.Interface().(func(string, Device) (string, error))}, nil
 }
 
 // cancelled is a context that is already done; executing anything under it
@@ -152,10 +147,11 @@ var cancelled = func() context.Context {
 // interrupt stops whatever this unit's interpreter is running. A function
 // value obtained from yaegi takes no context (traefik/yaegi#1255), but every
 // interpreted instruction compares its frame's run id with the
-// interpreter's, and ExecuteWithContext on a done context bumps it. The
-// interrupted call then returns zero values, so the unit must be discarded.
+// interpreter's, and EvalWithContext on a done context bumps it (its
+// ExecuteWithContext twin has a data race on its results). The interrupted
+// call then returns zero values, so the unit must be discarded.
 func (u *unit) interrupt() {
-	_, _ = u.in.ExecuteWithContext(cancelled, u.noop)
+	_, _ = u.in.EvalWithContext(cancelled, "0")
 }
 
 // posRE matches yaegi/go/scanner positions like "_.go:7:2: msg".
