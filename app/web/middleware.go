@@ -48,8 +48,13 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 // clientIP is the address used for rate limits and the audit log.
 func (s *Server) clientIP(r *http.Request) string {
 	if s.Config.TrustProxyHeader {
-		if f := r.Header.Get("X-Forwarded-For"); f != "" {
-			return strings.TrimSpace(strings.Split(f, ",")[0])
+		// The proxy appends the address it saw; entries before it come
+		// from the client and may be forged, so only the last one counts.
+		if f := r.Header.Values("X-Forwarded-For"); len(f) > 0 {
+			parts := strings.Split(f[len(f)-1], ",")
+			if ip := strings.TrimSpace(parts[len(parts)-1]); net.ParseIP(ip) != nil {
+				return ip
+			}
 		}
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
@@ -163,12 +168,30 @@ func wantsJSON(r *http.Request) bool {
 	return strings.HasPrefix(r.URL.Path, "/api/") || strings.Contains(r.Header.Get("Accept"), "application/json")
 }
 
-// safeNext keeps a post-login redirect on this site.
+// safeNext keeps a post-login redirect on this site. Browsers read a
+// backslash as a slash and drop tabs and newlines, so "/\\x" and "/\t/x"
+// would both mean "//x", another host: refuse them along with "//".
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if next == "" || next[0] != '/' || strings.HasPrefix(next, "//") || strings.ContainsRune(next, '\\') {
+		return "/"
+	}
+	for _, c := range next {
+		if c < 0x20 || c == 0x7f {
+			return "/"
+		}
+	}
+	if u, err := url.Parse(next); err != nil || u.Scheme != "" || u.Host != "" {
 		return "/"
 	}
 	return next
+}
+
+// loginAction is the login form's target, carrying an on-site next.
+func loginAction(r *http.Request) string {
+	if next := r.URL.Query().Get("next"); next != "" && safeNext(next) == next {
+		return "/login?next=" + url.QueryEscape(next)
+	}
+	return "/login"
 }
 
 // baseURL is where links in e-mails and hand-over links point.

@@ -75,11 +75,14 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return
 	}
-	s.render(w, r, http.StatusOK, views.LoginPage(s.authPage(r, "Log in")))
+	p := s.authPage(r, "Log in")
+	p.Action = loginAction(r)
+	s.render(w, r, http.StatusOK, views.LoginPage(p))
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	p := s.authPage(r, "Log in")
+	p.Action = loginAction(r)
 	if err := parseForm(w, r); err != nil {
 		s.error(w, r, err)
 		return
