@@ -1,0 +1,538 @@
+// End-to-end walk through the thinx console in headless Chromium.
+//
+// Starts the server on a free loopback port with a fresh data directory,
+// then uses the console as a person would: first-run setup, log in and out,
+// API keys, audit log, profile, admin invitation, every navigation section
+// and a phone-sized viewport. Screenshots of every page go to
+// E2E_SCREENSHOTS (default: e2e/screenshots/).
+//
+// Environment:
+//   THINX_BIN        server binary to test (default: built from this tree)
+//   CHROMIUM         browser executable (default: /usr/bin/chromium)
+//   E2E_SCREENSHOTS  folder for the screenshots
+//
+// Run: node --test e2e/   (or e2e/run.sh, which also installs and builds)
+
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, readdirSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '..');
+const shotsDir = path.resolve(process.env.E2E_SCREENSHOTS || path.join(here, 'screenshots'));
+
+const HTMX_VERSION = '2.0.11';
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 375, height: 800 };
+
+const admin = { name: 'Ada Admin', email: 'ada@example.com', password: 'correct horse battery staple' };
+const invitee = { name: 'Grace Maker', email: 'grace@example.com', password: 'a long enough passphrase' };
+
+// What each not-yet-built section explains while it is empty.
+const emptySections = {
+  '/': ['Dashboard', 'Counters and 30-day charts'],
+  '/devices': ['Devices', 'after their first check-in'],
+  '/sources': ['Sources', 'Git repositories you attach'],
+  '/builds': ['Builds', 'with their logs and firmware artifacts'],
+  '/rollouts': ['Rollouts', 'Staged over-the-air updates'],
+  '/transformers': ['Transformers', 'Status transformers'],
+  '/environment': ['Environment', 'Environment variables injected'],
+};
+const otherSections = {
+  '/keys': 'API keys',
+  '/audit': 'Audit log',
+  '/profile': 'Profile',
+  '/admin': 'Admin',
+};
+
+// ---------------------------------------------------------------- server
+
+let workDir; // temp folder: data dir and, when built here, the binary
+let server; // child process
+let serverLog = '';
+let base; // http://127.0.0.1:PORT
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function serverBinary() {
+  if (process.env.THINX_BIN) return path.resolve(process.env.THINX_BIN);
+  const bin = path.join(workDir, 'thinx');
+  const r = spawnSync('go', ['build', '-o', bin, '.'], {
+    cwd: repoRoot,
+    env: { ...process.env, CGO_ENABLED: '0' },
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`go build failed:\n${r.stderr || r.error}`);
+  return bin;
+}
+
+// The server reads THINX_* variables as flag defaults; keep a developer's
+// own settings (SMTP, public URL, …) out of the test.
+function cleanEnv() {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('THINX_')) env[k] = v;
+  return env;
+}
+
+async function startServer() {
+  const bin = serverBinary();
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  const dataDir = path.join(workDir, 'data');
+  server = spawn(bin, ['serve', '--data', dataDir, '--http', `127.0.0.1:${port}`,
+    '--https', 'off', '--mqtt', 'off', '--mqtts', 'off', '--mqtt-ws', 'off'], {
+    env: cleanEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const collect = (d) => { serverLog += d.toString(); };
+  server.stdout.on('data', collect);
+  server.stderr.on('data', collect);
+  const exited = new Promise((resolve) => server.once('exit', (code, sig) => resolve(`${code ?? sig}`)));
+
+  // Poll the health endpoint until it answers, the process dies, or 30 s pass.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const state = await Promise.race([
+      exited.then((c) => `exited:${c}`),
+      fetch(`${base}/healthz`).then((r) => (r.ok ? 'up' : 'down'), () => 'down'),
+    ]);
+    if (state === 'up') return;
+    if (state.startsWith('exited')) throw new Error(`server ${state}\n${serverLog}`);
+    if (Date.now() > deadline) throw new Error(`server did not become healthy\n${serverLog}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function stopServer() {
+  if (!server || server.exitCode !== null || server.signalCode !== null) return;
+  const gone = new Promise((resolve) => server.once('exit', resolve));
+  server.kill('SIGTERM');
+  const timer = setTimeout(() => server.kill('SIGKILL'), 5_000);
+  await gone;
+  clearTimeout(timer);
+}
+
+// Never leave a server behind, whatever happens to the test process.
+process.on('exit', () => {
+  if (server && server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
+});
+
+// ---------------------------------------------------------------- browser
+
+let browser;
+let context;
+let page;
+const cspViolations = []; // console messages about the Content-Security-Policy
+const pageErrors = []; // uncaught exceptions in the page
+const consoleErrors = []; // every other console error, printed for information
+const dialogs = []; // messages of confirm() dialogs, all accepted
+
+function watch(p, label) {
+  p.on('console', (msg) => {
+    if (msg.type() !== 'error' && msg.type() !== 'warning') return;
+    const text = msg.text();
+    if (/Content[- ]Security[- ]Policy|Refused to (execute|apply|load|connect|frame)/i.test(text)) {
+      cspViolations.push(`${label} ${p.url()}: ${text}`);
+    } else if (msg.type() === 'error') {
+      consoleErrors.push(`${label} ${p.url()}: ${text}`);
+    }
+  });
+  p.on('pageerror', (err) => pageErrors.push(`${label} ${p.url()}: ${err.message}`));
+  p.on('dialog', async (d) => {
+    dialogs.push(d.message());
+    await d.accept();
+  });
+  p.setDefaultTimeout(10_000);
+}
+
+let shotNo = 0;
+async function shot(name, p = page) {
+  shotNo += 1;
+  const file = path.join(shotsDir, `${String(shotNo).padStart(2, '0')}-${name}.png`);
+  await p.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+function pathOf(p = page) {
+  return new URL(p.url()).pathname;
+}
+
+// Waits for the page to show PATH with an <h1> reading HEADING. Boosted
+// links and forms change the URL with the history API, so the heading is
+// what proves the new content has been swapped in.
+async function arrive(pathname, heading, p = page) {
+  await p.waitForURL((u) => u.pathname === pathname);
+  await p.locator('h1', { hasText: exact(heading) }).waitFor();
+}
+
+function exact(s) {
+  return new RegExp(`^\\s*${s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
+}
+
+async function flashText(p = page) {
+  const f = p.locator('.flash').first();
+  await f.waitFor();
+  return (await f.textContent()).trim();
+}
+
+async function clickNav(label, p = page) {
+  await p.locator('nav.nav ul a', { hasText: exact(label) }).click();
+}
+
+async function hasHorizontalScroll(p = page) {
+  return p.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth);
+}
+
+// ---------------------------------------------------------------- steps
+
+// Steps share one browser session and run in order; once one fails, the
+// rest are skipped instead of failing for the same reason.
+let failedStep = null;
+function step(name, fn) {
+  it(name, { timeout: 30_000 }, async (t) => {
+    if (failedStep) {
+      t.skip(`after failure of "${failedStep}"`);
+      return;
+    }
+    try {
+      await fn(t);
+      assert.deepEqual(cspViolations, [], 'Content-Security-Policy violations');
+      assert.deepEqual(pageErrors, [], 'uncaught errors in the page');
+    } catch (err) {
+      failedStep = name;
+      await shot('failed').catch(() => {});
+      throw err;
+    }
+  });
+}
+
+describe('thinx console in a browser', () => {
+  before(async () => {
+    workDir = mkdtempSync(path.join(os.tmpdir(), 'thinx-e2e-'));
+    mkdirSync(shotsDir, { recursive: true });
+    // Only this test's own earlier screenshots are removed.
+    for (const f of readdirSync(shotsDir)) if (/^\d\d-[a-z0-9-]+\.png$/.test(f)) rmSync(path.join(shotsDir, f));
+    await startServer();
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+    });
+    context = await browser.newContext({ viewport: DESKTOP });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+    page = await context.newPage();
+    watch(page, '[admin]');
+  }, { timeout: 300_000 });
+
+  after(async () => {
+    try {
+      await browser?.close();
+    } finally {
+      await stopServer();
+      if (failedStep && serverLog) console.log(`--- server log ---\n${serverLog.slice(-8000)}`);
+      if (consoleErrors.length) console.log(`console errors (not failing):\n  ${consoleErrors.join('\n  ')}`);
+      if (workDir) rmSync(workDir, { recursive: true, force: true });
+      console.log(`screenshots: ${shotsDir}`);
+    }
+  });
+
+  step('a fresh install sends the first visitor to setup', async () => {
+    await page.goto(`${base}/keys`);
+    await arrive('/setup', 'Welcome');
+    await shot('setup');
+    await page.setViewportSize(PHONE);
+    assert.equal(await hasHorizontalScroll(), false, 'setup page scrolls sideways on a phone');
+    await shot('phone-setup');
+    await page.setViewportSize(DESKTOP);
+  });
+
+  step('htmx is loaded from the server and CSP blocks inline script', async () => {
+    await page.waitForFunction(() => window.htmx !== undefined);
+    assert.equal(await page.evaluate(() => window.htmx.version), HTMX_VERSION);
+    const csp = (await page.request.get(`${base}/setup`)).headers()['content-security-policy'] || '';
+    assert.match(csp, /script-src 'self'/);
+    // An injected inline script must be refused, and the refusal must reach
+    // the listener that every other step relies on.
+    const seen = page.waitForEvent('console', (m) => /Content Security Policy/i.test(m.text()));
+    await page.evaluate(() => {
+      const s = document.createElement('script');
+      s.textContent = 'window.__inlineRan = true';
+      document.head.appendChild(s);
+    });
+    await seen;
+    assert.equal(await page.evaluate(() => window.__inlineRan), undefined, 'inline script ran despite CSP');
+    assert.equal(cspViolations.length, 1, 'the injected script was not reported as a CSP violation');
+    cspViolations.length = 0;
+  });
+
+  step('setup creates the administrator and logs them in', async () => {
+    await page.getByLabel('Name').fill(admin.name);
+    await page.getByLabel('E-mail').fill(admin.email);
+    await page.getByLabel(/^Password\b/).fill(admin.password);
+    await page.getByLabel('Repeat password').fill(admin.password);
+    await page.getByRole('button', { name: 'Create administrator' }).click();
+    await arrive('/', 'Dashboard');
+    assert.match(await flashText(), /administrator account is ready/);
+    assert.equal((await page.locator('nav .who').innerText()).split('\n')[0].trim(), admin.name);
+    await shot('dashboard-welcome');
+  });
+
+  step('log out', async () => {
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await arrive('/login', 'Log in');
+    assert.match(await flashText(), /logged out/);
+    await page.goto(`${base}/audit`);
+    await arrive('/login', 'Log in');
+  });
+
+  step('a wrong password shows an error and stays on the login page', async () => {
+    await page.getByLabel('E-mail').fill(admin.email);
+    await page.getByLabel('Password').fill('not the password');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    assert.match(await alert.textContent(), /Wrong e-mail address or password/);
+    assert.equal(pathOf(), '/login');
+    assert.equal(await page.locator('h1').textContent(), 'Log in');
+    assert.equal(await page.getByLabel('E-mail').inputValue(), admin.email, 'e-mail is kept for the next try');
+    assert.equal(await page.getByLabel('Password').inputValue(), '', 'password is not echoed back');
+    await shot('login-error');
+    await page.setViewportSize(PHONE);
+    assert.equal(await hasHorizontalScroll(), false, 'login page scrolls sideways on a phone');
+    await shot('phone-login-error');
+    await page.setViewportSize(DESKTOP);
+  });
+
+  step('the forgot-password page explains what to do without e-mail', async () => {
+    await page.getByRole('link', { name: 'Forgot your password?' }).click();
+    await arrive('/forgot', 'Reset your password');
+    await page.getByText('This server does not send e-mail').waitFor();
+    await shot('forgot');
+    await page.getByRole('link', { name: 'Back to log in' }).click();
+    await arrive('/login', 'Log in');
+  });
+
+  step('log in', async () => {
+    await page.getByLabel('E-mail').fill(admin.email);
+    await page.getByLabel('Password').fill(admin.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await arrive('/', 'Dashboard');
+    await page.waitForFunction(() => window.htmx !== undefined);
+    assert.equal(await page.evaluate(() => window.htmx.version), HTMX_VERSION);
+  });
+
+  let apiKey;
+  step('create an API key: it is shown once, in full', async () => {
+    await clickNav('API keys');
+    await arrive('/keys', 'API keys');
+    await page.getByText('No API keys yet').waitFor();
+    await page.getByLabel('Alias').fill('Greenhouse sensors');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const value = page.locator('#new-key-value');
+    await value.waitFor();
+    apiKey = (await value.textContent()).trim();
+    assert.ok(apiKey.length >= 20, `key too short: ${apiKey}`);
+    assert.match(await page.locator('#new-key h2').textContent(), /Greenhouse sensors/);
+    assert.match(await flashText(), /API key created/);
+    const row = page.locator('#keys tbody tr', { hasText: 'Greenhouse sensors' });
+    assert.equal((await row.locator('code').textContent()).trim(), `…${apiKey.slice(-4)}`);
+    // The copy button puts exactly the key on the clipboard.
+    await page.getByRole('button', { name: 'Copy' }).click();
+    await page.getByRole('button', { name: 'Copied' }).waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), apiKey);
+    await shot('keys-new-key');
+  });
+
+  step('the key is gone from the page afterwards, only its last 4 remain', async () => {
+    // As a person would: go elsewhere, come back, reload, press Back.
+    await clickNav('Audit log');
+    await arrive('/audit', 'Audit log');
+    await clickNav('API keys');
+    await arrive('/keys', 'API keys');
+    await page.reload();
+    await arrive('/keys', 'API keys');
+    const html = await page.content();
+    assert.ok(!html.includes(apiKey), 'full key still in the page');
+    assert.equal(await page.locator('#new-key').count(), 0);
+    assert.match(html, new RegExp(`…${apiKey.slice(-4)}`));
+    const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
+    assert.ok(!stored.includes(apiKey), 'full key kept in the browser storage (history cache)');
+    await page.goBack();
+    await page.waitForURL((u) => u.pathname === '/keys' || u.pathname === '/audit');
+    await page.locator('h1').first().waitFor();
+    assert.ok(!(await page.content()).includes(apiKey), 'going back shows the full key again');
+    await page.goto(`${base}/keys`);
+    await arrive('/keys', 'API keys');
+  });
+
+  step('revoke the key after confirming', async () => {
+    const row = page.locator('#keys tbody tr', { hasText: 'Greenhouse sensors' });
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    await page.locator('.flash', { hasText: 'API key revoked' }).waitFor();
+    assert.match(dialogs.at(-1) ?? '', /Revoke “Greenhouse sensors”\?/);
+    await row.locator('.badge', { hasText: 'revoked' }).waitFor();
+    assert.equal(await row.getByRole('button', { name: 'Revoke' }).count(), 0);
+    await shot('keys-revoked');
+  });
+
+  step('the audit log shows key events and the failed login', async () => {
+    await clickNav('Audit log');
+    await arrive('/audit', 'Audit log');
+    const kinds = await page.locator('#audit tbody tr td:nth-child(2)').allTextContents();
+    const set = new Set(kinds.map((k) => k.trim()));
+    for (const k of ['setup', 'login.failure', 'login.success', 'apikey.created', 'apikey.revoked']) {
+      assert.ok(set.has(k), `audit log lacks ${k}; has ${[...set].join(', ')}`);
+    }
+    const created = page.locator('#audit tbody tr', { hasText: 'apikey.created' });
+    assert.match(await created.first().innerText(), /Greenhouse sensors/);
+    await shot('audit');
+  });
+
+  step('filter the audit log by kind', async () => {
+    await page.getByLabel('Kind').selectOption('apikey.revoked');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL((u) => u.pathname === '/audit' && u.searchParams.get('kind') === 'apikey.revoked');
+    await page.locator('#audit tbody tr').first().waitFor();
+    // The swapped-in table holds only the chosen kind.
+    await page.waitForFunction(() => [...document.querySelectorAll('#audit tbody tr td:nth-child(2)')]
+      .every((td) => td.textContent.trim() === 'apikey.revoked'));
+    const kinds = (await page.locator('#audit tbody tr td:nth-child(2)').allTextContents()).map((k) => k.trim());
+    assert.deepEqual(kinds, ['apikey.revoked']);
+    assert.equal(await page.getByLabel('Kind').inputValue(), 'apikey.revoked');
+    await shot('audit-filtered');
+    // A filter that matches nothing says so.
+    await page.getByLabel('Text').fill('no such entry anywhere');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.getByText('Nothing matches this filter.').waitFor();
+    assert.equal(await page.locator('#audit').count(), 0);
+  });
+
+  step('change the name on the profile', async () => {
+    await clickNav('Profile');
+    await arrive('/profile', 'Profile');
+    const name = page.getByLabel('Name');
+    assert.equal(await name.inputValue(), admin.name);
+    admin.name = 'Ada Lovelace';
+    await name.fill(admin.name);
+    await page.getByRole('button', { name: 'Save profile' }).click();
+    await page.locator('.flash', { hasText: 'Profile saved' }).waitFor();
+    await page.locator('nav .who', { hasText: admin.name }).waitFor();
+    await page.reload();
+    await arrive('/profile', 'Profile');
+    assert.equal(await page.getByLabel('Name').inputValue(), admin.name);
+    await shot('profile');
+  });
+
+  let inviteLink;
+  step('invite an owner and get the link to hand over', async () => {
+    await clickNav('Admin');
+    await arrive('/admin', 'Admin');
+    const form = page.locator('form[action="/admin/owners"]');
+    await form.getByLabel('E-mail').fill(invitee.email);
+    await form.getByLabel('Name').fill(invitee.name);
+    await form.getByRole('button', { name: 'Invite' }).click();
+    const link = page.locator('#handover-link #link-value');
+    await link.waitFor();
+    inviteLink = (await link.textContent()).trim();
+    assert.ok(inviteLink.startsWith(`${base}/invite/`), `unexpected link ${inviteLink}`);
+    assert.match(await page.locator('#handover-link h2').textContent(), new RegExp(invitee.email));
+    const row = page.locator('#owners tbody tr', { hasText: invitee.email });
+    await row.locator('.badge', { hasText: 'invited' }).waitFor();
+    await shot('admin-invite');
+  });
+
+  step('the invited owner sets a password through the link', async () => {
+    const other = await browser.newContext({ viewport: DESKTOP });
+    try {
+      const p = await other.newPage();
+      watch(p, '[invitee]');
+      await p.goto(inviteLink);
+      await p.locator('h1', { hasText: 'Choose your password' }).waitFor();
+      await shot('invite-accept', p);
+      await p.getByLabel('New password').fill(invitee.password);
+      await p.getByLabel('Repeat password').fill(invitee.password);
+      await p.getByRole('button', { name: 'Set password' }).click();
+      await arrive('/', 'Dashboard', p);
+      await p.locator('nav .who', { hasText: invitee.name }).waitFor();
+      assert.equal(await p.locator('nav.nav ul a', { hasText: exact('Admin') }).count(), 0, 'non-admin sees Admin');
+      // The link works only once.
+      const again = await other.request.get(inviteLink);
+      assert.equal(again.status(), 404);
+    } finally {
+      await other.close();
+    }
+  });
+
+  step('every navigation section opens and explains itself', async () => {
+    await page.goto(`${base}/`);
+    await arrive('/', 'Dashboard');
+    const links = await page.locator('nav.nav ul a').evaluateAll((as) => as.map((a) => [a.getAttribute('href'), a.textContent.trim()]));
+    const expected = { ...Object.fromEntries(Object.entries(emptySections).map(([p, [label]]) => [p, label])), ...otherSections };
+    assert.deepEqual(Object.fromEntries(links), expected, 'navigation entries');
+    for (const [href, label] of links) {
+      await clickNav(label);
+      await arrive(href, label);
+      assert.equal(await page.locator('nav a[aria-current="page"]').textContent(), label, `${href} not marked current`);
+      const empty = emptySections[href];
+      // A section whose feature has arrived replaces the generic empty page;
+      // while it is still generic, it must say what will appear there.
+      if (empty && (await page.locator('main .panel.empty', { hasText: 'Nothing here yet' }).count()) > 0) {
+        await page.locator('main .panel.empty', { hasText: empty[1] }).waitFor();
+      }
+      assert.equal(await page.locator('main h1', { hasText: /Not found|Something went wrong|Not allowed/ }).count(), 0);
+      await shot(`section${href === '/' ? '-dashboard' : href.replace(/\//g, '-')}`);
+    }
+  });
+
+  step('the console fits a phone without sideways scrolling', async () => {
+    await page.setViewportSize(PHONE);
+    const wide = [];
+    const hidden = [];
+    try {
+      for (const [href, label] of [['/keys', 'API keys'], ['/', 'Dashboard'], ['/audit', 'Audit log'],
+        ['/profile', 'Profile'], ['/admin', 'Admin'], ['/devices', 'Devices']]) {
+        await page.goto(`${base}${href}`);
+        await arrive(href, label);
+        await shot(`phone${href === '/' ? '-dashboard' : href.replace(/\//g, '-')}`);
+        if (await hasHorizontalScroll()) wide.push(href);
+        // The nav bar may scroll inside itself, but not widen the page.
+        const nav = await page.locator('nav.nav').boundingBox();
+        assert.ok(nav.x >= 0 && nav.x + nav.width <= PHONE.width, `${href}: nav is wider than the screen`);
+        // …and shows the current section without the reader scrolling it.
+        const cur = await page.locator('nav.nav a[aria-current="page"]').boundingBox();
+        if (cur.x < 0 || cur.x + cur.width > PHONE.width) hidden.push(href);
+      }
+    } finally {
+      await page.setViewportSize(DESKTOP);
+    }
+    assert.deepEqual(wide, [], `pages that scroll sideways at ${PHONE.width}px`);
+    assert.deepEqual(hidden, [], `pages whose current section is off screen at ${PHONE.width}px`);
+  });
+
+  step('log out at the end', async () => {
+    await page.goto(`${base}/profile`);
+    await arrive('/profile', 'Profile');
+    await page.getByRole('button', { name: 'Log out', exact: true }).click();
+    await arrive('/login', 'Log in');
+    assert.match(await flashText(), /logged out/);
+    await shot('logged-out');
+    await page.goto(`${base}/keys`);
+    await arrive('/login', 'Log in');
+  });
+});
