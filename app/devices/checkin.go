@@ -113,7 +113,10 @@ func applyRegistration(d *app.Device, ck *checkin, now time.Time) {
 		d.Status, d.StatusText, d.StatusError = *r.Status, ck.statusText, ck.statusErr
 		d.Level = app.StatusLevel(d.StatusLine())
 	}
-	if r.Lat.Set && r.Lon.Set && r.Lat.V >= -90 && r.Lat.V <= 90 && r.Lon.V >= -180 && r.Lon.V <= 180 {
+	// The ESP libraries send "0.00","0.00" when the sketch never set a
+	// location; that must not wipe one the owner entered.
+	if r.Lat.Set && r.Lon.Set && (r.Lat.V != 0 || r.Lon.V != 0) &&
+		r.Lat.V >= -90 && r.Lat.V <= 90 && r.Lon.V >= -180 && r.Lon.V <= 180 {
 		d.Lat, d.Lon = r.Lat.V, r.Lon.V
 	}
 	if r.RSSI.Set {

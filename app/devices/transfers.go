@@ -133,6 +133,7 @@ func (s *Service) AcceptTransfer(ctx context.Context, ownerID, id string, udids 
 		if err := tx.CloseTransfer(t.ID, state); err != nil {
 			return err
 		}
+		t.State, t.ClosedAt = state, tx.Now()
 		msg := fmt.Sprintf("Transfer %s: %s of %d accepted by %s.", t.ID[:8], pluralDevices(len(moved)), len(t.Devices), t.ToEmail)
 		return auditBoth(tx, t, ownerID, app.AuditTransferAccepted, ip, msg)
 	})
