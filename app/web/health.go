@@ -22,8 +22,10 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 // metrics serves Prometheus text to admins and to scrapers on loopback.
+// Behind a reverse proxy on this host every socket is loopback, so the
+// client address is the one clientIP trusts, not the socket's.
 func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
-	if !isLoopback(r.RemoteAddr) {
+	if !isLoopback(s.clientIP(r)) {
 		o, _, err := s.Auth.SessionOwner(r.Context(), sessionToken(r))
 		if err != nil || !o.Admin {
 			http.Error(w, "metrics are served to admins and to loopback only", http.StatusForbidden)

@@ -320,6 +320,29 @@ func (e *env) checksum() string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// watchWrites notes SQLite's data_version on a connection of its own; the
+// returned function reports whether any commit touched the file since,
+// even one that wrote the values a row already had.
+func (e *env) watchWrites() func() bool {
+	e.t.Helper()
+	conn, err := e.db.ReadDB().Conn(context.Background())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	version := func() int64 {
+		var v int64
+		if err := conn.QueryRowContext(context.Background(), `PRAGMA data_version`).Scan(&v); err != nil {
+			e.t.Fatal(err)
+		}
+		return v
+	}
+	v0 := version()
+	return func() bool {
+		defer conn.Close()
+		return version() != v0
+	}
+}
+
 func (e *env) count(query string, args ...any) int {
 	e.t.Helper()
 	var n int
