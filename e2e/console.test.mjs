@@ -458,6 +458,11 @@ describe('thinx console in a browser', () => {
     const row = page.locator('#owners tbody tr', { hasText: invitee.email });
     await row.locator('.badge', { hasText: 'invited' }).waitFor();
     await shot('admin-invite');
+    // Like an API key, the link is not kept in the browser once the page is left.
+    await clickNav('Dashboard');
+    await arrive('/', 'Dashboard');
+    const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
+    assert.ok(!stored.includes(inviteLink.split('/invite/')[1]), 'invitation link kept in the browser storage');
   });
 
   step('the invited owner sets a password through the link', async () => {
