@@ -5,6 +5,8 @@ import (
 	"os"
 	"time"
 
+	"thinx/app/deviceapi"
+	"thinx/app/devices"
 	"thinx/app/transform"
 )
 
@@ -21,6 +23,24 @@ func (d *daemon) wireFeatures(ctx context.Context) error {
 	d.transform = tr
 	d.web.Transformers = tr
 	d.goJob(func() { tr.Run(d.jobCtx, 5*time.Second) })
+
+	dev := devices.New(d.db, d.auth, d.events, d.log.With("component", "devices"))
+	dev.Transformer = tr
+	dev.CheckinsKept = d.cfg.CheckinsKept
+	if d.auth.Mailer != nil {
+		dev.Mailer = d.auth.Mailer
+	}
+	if err := dev.Start(); err != nil {
+		return err
+	}
+	d.devices = dev
+	d.closers = append(d.closers, func() error { dev.Close(); return nil })
+	d.goJob(func() { dev.RunMaintenance(d.jobCtx, time.Minute) })
+	d.web.Devices = dev
+	api := deviceapi.New(dev, d.log.With("component", "deviceapi"))
+	api.ClientIP = d.web.ClientIP
+	d.web.Mount = append(d.web.Mount, api.Register)
+	d.web.Public = append(d.web.Public, "/device/")
 	return nil
 }
 

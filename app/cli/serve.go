@@ -19,6 +19,8 @@ import (
 	"thinx/app/certs"
 	"thinx/app/config"
 	"thinx/app/store"
+	"thinx/app/devices"
+	"thinx/app/events"
 	"thinx/app/transform"
 	"thinx/app/web"
 )
@@ -33,7 +35,9 @@ type daemon struct {
 	web  *web.Server
 	tls  *tls.Config
 
+	events    *events.Bus
 	transform *transform.Service
+	devices   *devices.Service
 
 	servers []*http.Server
 	jobs    sync.WaitGroup
@@ -80,8 +84,9 @@ func (d *daemon) start(ctx context.Context) error {
 		s := d.cfg.SMTP
 		d.auth.Mailer = &auth.SMTPMailer{Host: s.Host, Port: s.Port, User: s.User, Password: s.Password, From: s.From}
 	}
+	d.events = events.NewBus()
 	d.web = &web.Server{DB: d.db, Auth: d.auth, Config: d.cfg, Log: d.log.With("component", "web"),
-		Version: version(), CertFingerprint: fingerprint}
+		Version: version(), CertFingerprint: fingerprint, Events: d.events}
 	jobCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	d.jobCtx, d.cancel = jobCtx, cancel
 	if err := d.wireFeatures(ctx); err != nil {

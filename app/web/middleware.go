@@ -205,3 +205,7 @@ func (s *Server) baseURL(r *http.Request) string {
 	}
 	return scheme + "://" + r.Host
 }
+
+// ClientIP is the address of a request's client as the console sees it
+// (behind a trusted proxy, the forwarded one), for other handlers to share.
+func (s *Server) ClientIP(r *http.Request) string { return s.clientIP(r) }

@@ -10,6 +10,8 @@ import (
 
 	"thinx/app/auth"
 	"thinx/app/config"
+	"thinx/app/devices"
+	"thinx/app/events"
 	"thinx/app/store"
 	"thinx/app/transform"
 	"thinx/assets"
@@ -25,8 +27,12 @@ type Server struct {
 	Metrics *Metrics
 	Version string
 
+	// Events carries live updates to console streams (SSE).
+	Events *events.Bus
+
 	// Feature services; a nil service leaves its section empty.
 	Transformers *transform.Service
+	Devices      *devices.Service
 
 	// CertFingerprint is the SHA-256 of the self-signed certificate, shown
 	// to the admin so devices and browsers can be checked against it.
@@ -76,7 +82,7 @@ func (s *Server) HTTPServer(addr string) *http.Server {
 	return &http.Server{
 		Addr:              addr,
 		Handler:           s,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: 5 * time.Second, // devices and browsers send headers at once; slowloris does not
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    32 << 10,
