@@ -18,9 +18,9 @@ import (
 	"thinx/app/auth"
 	"thinx/app/certs"
 	"thinx/app/config"
-	"thinx/app/store"
 	"thinx/app/devices"
 	"thinx/app/events"
+	"thinx/app/store"
 	"thinx/app/transform"
 	"thinx/app/web"
 )
