@@ -128,21 +128,33 @@ func (e *Engine) dispatch(ctx context.Context, owner string, req *request) (*rep
 	return nil, &Error{Kind: KindUnavailable, Msg: "transformer workers keep restarting; try again"}
 }
 
-// pick chooses the owner's own worker unless it is stalled (running a slow
-// script, restarting, retiring): then the least loaded healthy one. This is
-// what keeps one owner's runaway script from delaying other owners.
+// pick chooses the worker for a call. The owner's own worker (by hash) is
+// preferred so its compiled scripts stay warm, but only while it is idle or
+// no less loaded than the others; a stalled worker (running a slow script,
+// restarting, retiring) is avoided altogether. This is what keeps one
+// owner's runaway script from delaying other owners.
 func (e *Engine) pick(owner string) (backend, error) {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(owner))
 	pref := e.slots[h.Sum32()%uint32(len(e.slots))]
 	now := time.Now()
-	if b := pref.peek(); b != nil && !b.stalled(now) {
-		return b, nil
+	best, bestLoad := pref.peek(), 0
+	if best != nil {
+		if bestLoad = best.load(); bestLoad == 0 && !best.stalled(now) {
+			return best, nil
+		}
+		if best.stalled(now) {
+			best = nil
+		}
 	}
-	var best backend
 	for _, s := range e.slots {
-		if b := s.peek(); s != pref && b != nil && !b.stalled(now) && (best == nil || b.load() < best.load()) {
-			best = b
+		if s == pref {
+			continue
+		}
+		if b := s.peek(); b != nil && !b.stalled(now) {
+			if l := b.load(); best == nil || l < bestLoad {
+				best, bestLoad = b, l
+			}
 		}
 	}
 	if best != nil {

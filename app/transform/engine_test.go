@@ -150,6 +150,38 @@ func TestParentKillsHungWorker(t *testing.T) {
 	mustRun(t, e, "o", s, "x", "1") // a new worker
 }
 
+// A script that waits for a CPU (here: its worker is frozen with SIGSTOP
+// for three times the deadline) is not stopped: the deadline counts CPU
+// time, so a busy machine does not fail and quarantine innocent scripts.
+func TestStarvedScriptNotStopped(t *testing.T) {
+	e := newTestEngine(t, Options{Workers: 1, Timeout: 100 * time.Millisecond})
+	burn := Script{ID: "burn", Version: 1, Source: script(`"strconv"`+"\n", "", `n := 0
+for i := 0; i < 100000; i++ {
+	n += i % 7
+}
+return strconv.Itoa(n), nil`)}
+	r, err := run(t, e, "o", burn, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Duration > 30*time.Millisecond {
+		t.Skipf("the script alone takes %v here; too slow to test starvation", r.Duration)
+	}
+	pid := e.slots[0].peek().(*proc).cmd.Process.Pid
+	go func() {
+		time.Sleep(r.Duration / 3)
+		_ = syscall.Kill(pid, syscall.SIGSTOP)
+		time.Sleep(300 * time.Millisecond)
+		_ = syscall.Kill(pid, syscall.SIGCONT)
+	}()
+	start := time.Now()
+	r, err = run(t, e, "o", burn, "x")
+	t.Logf("took %v wall, %v in the script: %v", time.Since(start), r.Duration, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // stopped reports whether process pid is in state T (stopped).
 func stopped(pid int) bool {
 	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))

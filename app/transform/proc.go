@@ -15,7 +15,8 @@ import (
 )
 
 const (
-	// killGrace is how long past a call's own deadline the parent waits
+	// killGrace is how long past a call's longest possible run (its CPU
+	// budget stretched by maxStretch on a busy machine) the parent waits
 	// before killing the worker. The worker's watchdog normally stops a
 	// runaway script itself; killing is for native code that cannot be
 	// interrupted, e.g. a huge strings.Repeat.
@@ -144,7 +145,7 @@ func (p *proc) run(ctx context.Context, req *request) (*reply, error) {
 
 func (p *proc) enqueueLocked(c *call, withSrc bool) {
 	c.req.Src = ""
-	c.budget = c.req.Timeout + killGrace
+	c.budget = maxStretch*c.req.Timeout + killGrace
 	if withSrc || !p.sent[c.req.Key] {
 		c.req.Src = c.src
 		c.budget += compileTimeout

@@ -2,6 +2,7 @@ package transform
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -71,12 +72,14 @@ func (r *runner) call(u *unit, status string, dev Device, timeout time.Duration)
 	var perr any
 	var serr error
 	start := time.Now()
+	runtime.LockOSThread() // the watchdog reads this thread's CPU clock
 	r.dog.arm(u, timeout)
 	func() {
 		defer func() { perr = recover() }()
 		out, serr = u.fn(status, dev)
 	}()
 	fired := r.dog.disarm()
+	runtime.UnlockOSThread()
 	dur = time.Since(start)
 	switch {
 	case fired:
@@ -112,16 +115,30 @@ func clip(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// watchdog stops the call in progress when it outlives its deadline. One
+// watchdog stops the call in progress once it has used its CPU budget. One
 // long-lived timer is re-armed per call: a goroutine plus timer per call
 // costs about 17 µs, more than a typical transformer.
+//
+// The budget is CPU time, not wall time: on a machine busy with firmware
+// builds an innocent 20 µs script can wait 100 ms for a CPU, and must not
+// be stopped (and eventually quarantined) for it. A script that spins
+// burns CPU and is stopped after its budget; maxStretch bounds the wall
+// time either way.
 type watchdog struct {
 	mu       sync.Mutex
 	u        *unit // call in progress, nil when idle
-	deadline time.Time
+	budget   time.Duration
+	deadline time.Time // next wall-clock check
+	hard     time.Time // wall-clock limit whatever the CPU use
+	clock    cpuClock  // CPU clock of the calling thread
+	cpu0     time.Duration
 	fired    bool
 	t        *time.Timer
 }
+
+// maxStretch is how many times its budget a call may take in wall time
+// while starved of CPU.
+const maxStretch = 10
 
 func newWatchdog() *watchdog {
 	w := &watchdog{}
@@ -130,9 +147,15 @@ func newWatchdog() *watchdog {
 	return w
 }
 
+// arm starts watching a call made on the calling thread, which must stay
+// locked to it (runtime.LockOSThread) until disarm.
 func (w *watchdog) arm(u *unit, d time.Duration) {
+	clock := threadCPUClock()
+	cpu0, _ := clock.now()
+	now := time.Now()
 	w.mu.Lock()
-	w.u, w.deadline, w.fired = u, time.Now().Add(d), false
+	w.u, w.budget, w.clock, w.cpu0, w.fired = u, d, clock, cpu0, false
+	w.deadline, w.hard = now.Add(d), now.Add(maxStretch*d)
 	w.t.Reset(d)
 	w.mu.Unlock()
 }
@@ -154,10 +177,21 @@ func (w *watchdog) check() {
 		return
 	}
 	// A timer armed for an earlier call may fire late: re-check the clock.
-	if left := time.Until(w.deadline); left > 0 {
+	now := time.Now()
+	if left := w.deadline.Sub(now); left > 0 && !w.fired {
 		w.t.Reset(left)
 		w.mu.Unlock()
 		return
+	}
+	if cpu, ok := w.clock.now(); ok && !w.fired && now.Before(w.hard) {
+		if left := w.budget - (cpu - w.cpu0); left > 0 {
+			// Starved, not spinning: look again when the rest of the
+			// budget could have been used.
+			w.deadline = now.Add(max(left, time.Millisecond))
+			w.t.Reset(max(left, time.Millisecond))
+			w.mu.Unlock()
+			return
+		}
 	}
 	w.fired = true
 	// Poke again shortly in case this interrupt raced with the call and was
