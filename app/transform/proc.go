@@ -74,7 +74,9 @@ func startProc(o Options, onExit, onRetire func(*proc)) (*proc, error) {
 	}
 	p := &proc{mem: o.MemoryLimit, onExit: onExit, onRetire: onRetire, sent: map[string]bool{},
 		kick: make(chan struct{}, 1), done: make(chan struct{})}
-	p.cmd = exec.Command(exe)
+	// The argument is for a main that forgot MaybeWorker: it then fails on
+	// an unknown command instead of starting a second server.
+	p.cmd = exec.Command(exe, "transform-worker")
 	p.cmd.Env = []string{
 		workerEnv + "=1",
 		memEnv + "=" + strconv.FormatUint(o.MemoryLimit, 10),
