@@ -61,11 +61,20 @@ func lint(src string) []Problem {
 		return []Problem{{Msg: fmt.Sprintf("the script is %d bytes, the limit is %d", len(src), MaxSource)}}
 	}
 	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, "transformer.go", src, parser.AllErrors)
+	f, err := parser.ParseFile(fset, "transformer.go", src, parser.AllErrors|parser.ParseComments)
 	if err != nil {
 		return parseProblems(err)
 	}
 	l := &linter{fset: fset, pkgs: map[string]string{}}
+	for _, g := range f.Comments {
+		for _, c := range g.List {
+			// yaegi honours build constraints and would silently load
+			// nothing, leaving a script that passes Check but cannot run.
+			if strings.HasPrefix(c.Text, "//go:build") || strings.HasPrefix(c.Text, "// +build") {
+				l.add(c, "build constraints are not supported in transformers")
+			}
+		}
+	}
 	if f.Name.Name != "transformer" {
 		l.add(f.Name, "the package must be named transformer, not %s", f.Name.Name)
 	}

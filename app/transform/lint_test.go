@@ -92,6 +92,7 @@ return "", nil`), "t.After is not available", 9},
 		{"type error", script("", "", `var n int = "x"
 _ = n
 return "", nil`), "cannot convert", 8},
+		{"build constraint", "//go:build ignore\n\n" + script("", "", `return "", nil`), "build constraints are not supported", 1},
 		{"too big", "package transformer\n//" + strings.Repeat("x", MaxSource), "the limit is", 0},
 	}
 	for _, c := range cases {

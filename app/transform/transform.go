@@ -11,7 +11,11 @@
 // the engine layers several defences: an allowlisted symbol table (package
 // symbols), an AST lint before anything is compiled, a per-call deadline,
 // worker child processes with OS memory and CPU limits, and quarantine of
-// scripts that keep failing.
+// scripts that keep failing. Each script version is compiled once per
+// worker and kept in a bounded cache.
+//
+// Check is for saving a script; Engine.Run and Engine.RunChain are for
+// running them; Tags splits the #e/#w/#i markers off their output.
 //
 // Programs that create an Engine without Options.InProcess must call
 // MaybeWorker first thing in main, because workers are the same binary
@@ -67,7 +71,9 @@ type Options struct {
 	// Each owner is pinned to one of them so its compiled scripts stay warm;
 	// a busy worker is routed around. Default 2.
 	Workers int
-	// Timeout bounds one call of one script. Default 100ms.
+	// Timeout bounds the CPU time of one call of one script. A call that
+	// only waits for a CPU on a busy machine may run up to ten times as
+	// long in wall time before it is stopped. Default 100ms.
 	Timeout time.Duration
 	// MemoryLimit is the heap a worker process may grow by, enforced with
 	// RLIMIT_AS on top of the worker's footprint at start. Default 256 MiB.
