@@ -122,6 +122,33 @@ for {
 	t.Logf("after the bombs the bomber's next script says %q", r.Output)
 }
 
+// Calls queued behind a script that kills its worker are not lost: they
+// were innocent, so they are sent again to the replacement worker.
+func TestQueuedCallsSurviveCrash(t *testing.T) {
+	e := newTestEngine(t, Options{Workers: 1, MemoryLimit: 128 << 20})
+	bomb := Script{ID: "bomb", Version: 1, Source: script("", "", `var s [][]byte
+for {
+	s = append(s, make([]byte, 1<<20))
+}`)}
+	good := Script{ID: "good", Version: 1, Source: counter}
+	mustRun(t, e, "victim", good, "a", "1")
+	crashed := make(chan error, 1)
+	go func() { _, err := run(t, e, "bomber", bomb, "x"); crashed <- err }()
+	time.Sleep(time.Millisecond) // the bomb is ahead in the worker's queue
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Go(func() {
+			if _, err := run(t, e, "victim", good, "a"); err != nil {
+				t.Errorf("queued call failed: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := <-crashed; KindOf(err) != KindCrash {
+		t.Fatalf("bomb: %v", err)
+	}
+}
+
 // The crash report says what happened in words an owner understands.
 func TestCrashMessages(t *testing.T) {
 	if raceEnabled {
