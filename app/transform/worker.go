@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -45,6 +46,11 @@ func workerMain(in io.Reader, out io.Writer) int {
 		fmt.Fprintln(os.Stderr, "transform worker: cannot set limits:", err)
 		return 3
 	}
+
+	// yaegi boxes most values, so scripts make lots of short-lived garbage.
+	// With the memory limit in place the heap is bounded anyway: collect
+	// less often than the default.
+	debug.SetGCPercent(400)
 
 	r := newRunner(o.CacheSize)
 	br := bufio.NewReaderSize(in, 64<<10)
