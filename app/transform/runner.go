@@ -69,14 +69,27 @@ func (r *runner) exec(req *request) *reply {
 // call runs one transformer under the watchdog and classifies the outcome.
 func (r *runner) call(u *unit, status string, dev Device, timeout time.Duration) (out string, dur time.Duration, kind Kind, msg string) {
 	dev = dev.clone() // scripts may scribble on Tags and Env; never on the caller's
-	var perr any
-	var serr error
+	var panicMsg, errMsg string
 	start := time.Now()
 	runtime.LockOSThread() // the watchdog reads this thread's CPU clock
 	r.dog.arm(u, timeout)
 	func() {
-		defer func() { perr = recover() }()
-		out, serr = u.fn(status, dev)
+		defer func() {
+			if p := recover(); p != nil {
+				// Formatting may call the script's own String or Error
+				// method: keep it under the watchdog too.
+				panicMsg = clip(fmt.Sprint(p), maxMsg)
+				if panicMsg == "" {
+					panicMsg = "(empty panic value)"
+				}
+			}
+		}()
+		var err error
+		if out, err = u.fn(status, dev); err != nil {
+			if errMsg = clip(err.Error(), maxMsg); errMsg == "" {
+				errMsg = "(empty error)"
+			}
+		}
 	}()
 	fired := r.dog.disarm()
 	runtime.UnlockOSThread()
@@ -84,10 +97,10 @@ func (r *runner) call(u *unit, status string, dev Device, timeout time.Duration)
 	switch {
 	case fired:
 		return "", dur, KindTimeout, fmt.Sprintf("transformer timed out after %v", timeout)
-	case perr != nil:
-		return "", dur, KindPanic, "transformer panicked: " + clip(fmt.Sprint(perr), maxMsg)
-	case serr != nil:
-		return "", dur, KindScript, "transformer failed: " + clip(serr.Error(), maxMsg)
+	case panicMsg != "":
+		return "", dur, KindPanic, "transformer panicked: " + panicMsg
+	case errMsg != "":
+		return "", dur, KindScript, "transformer failed: " + errMsg
 	case len(out) > MaxStatus:
 		return "", dur, KindScript, fmt.Sprintf("transformer output is %d bytes, the limit is %d", len(out), MaxStatus)
 	}

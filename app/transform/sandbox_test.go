@@ -182,6 +182,16 @@ func TestPanicRecovered(t *testing.T) {
 	}
 }
 
+// The script's own Error method runs under the deadline too.
+func TestErrorMethodUnderDeadline(t *testing.T) {
+	e := newTestEngine(t, Options{Workers: 1})
+	src := script("", "type loopErr struct{}\n\nfunc (loopErr) Error() string {\n\tfor {\n\t}\n}\n", `return "", loopErr{}`)
+	_, err := run(t, e, "o", Script{ID: "e", Version: 1, Source: src}, "x")
+	if err == nil || err.Error() != "transformer timed out after 100ms" {
+		t.Fatal(err)
+	}
+}
+
 // Package variables of the standard library are private copies per script:
 // one owner cannot change time.UTC or base64.StdEncoding for others.
 func TestPackageVariablesIsolated(t *testing.T) {
