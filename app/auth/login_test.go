@@ -311,3 +311,22 @@ func TestLoginRateLimits(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkLoginFailure shows that a failed login costs the same whether
+// the account exists or not (limits raised so no attempt is refused early).
+func BenchmarkLoginFailure(b *testing.B) {
+	e := newEnv(b)
+	e.svc.AccountLimit = auth.NewLimiter(1<<30, time.Minute)
+	e.svc.IPLimit = auth.NewLimiter(1<<30, time.Minute)
+	e.addOwner(b, "known@example.com", false)
+	for _, c := range []struct{ name, email string }{{"wrong-password", "known@example.com"}, {"unknown-account", "nobody@example.com"}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := e.svc.Login(e.ctx, c.email, "wrong password", "192.0.2.1", ""); app.ErrorCode(err) != app.EUNAUTHORIZED {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
