@@ -1,9 +1,6 @@
 package transform
 
-import (
-	"errors"
-	"fmt"
-)
+import "errors"
 
 // Kind classifies why a transform failed, so callers can decide what to show
 // or store without parsing messages.
@@ -45,8 +42,4 @@ func KindOf(err error) Kind {
 		return e.Kind
 	}
 	return ""
-}
-
-func errorf(kind Kind, format string, args ...any) *Error {
-	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...)}
 }
