@@ -130,6 +130,44 @@ func TestInviteAndResetByMail(t *testing.T) {
 	}
 }
 
+// TestRequestResetDoesNotWaitForTheWrite: the answer for an existing
+// address must do no more than the answer for an unknown one, so it may not
+// wait for the token's write. The test holds the only write connection:
+// the call must return anyway, and the mail follows once it is released.
+func TestRequestResetDoesNotWaitForTheWrite(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	sink := newSMTPSink(t)
+	e.svc.Mailer = sink.mailer()
+	e.addOwner(t, "ann@example.com", false)
+	holding, release := make(chan struct{}), make(chan struct{})
+	go func() {
+		_ = e.db.Update(e.ctx, func(*store.Tx) error { close(holding); <-release; return nil })
+	}()
+	<-holding
+	returned := make(chan error, 1)
+	go func() { returned <- e.svc.RequestReset(e.ctx, "ann@example.com", "192.0.2.1", base) }()
+	select {
+	case err := <-returned:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		close(release)
+		t.Fatal("RequestReset waited for the database write: its timing reveals that the account exists")
+	}
+	if e.count(t, `SELECT COUNT(*) FROM tokens`) != 0 {
+		t.Fatal("a token was written while the test held the write connection")
+	}
+	close(release)
+	if m := sink.next(t); m.To != "ann@example.com" {
+		t.Errorf("mail to %s", m.To)
+	}
+	if len(e.audit(t, "", app.AuditPasswordReset)) != 1 {
+		t.Error("the request is not audited")
+	}
+}
+
 func TestRequestResetWithoutMail(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
