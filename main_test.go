@@ -189,8 +189,9 @@ func freeAddr(tb testing.TB) string {
 }
 
 // start runs the binary in dir with args and waits for /healthz on
-// healthURL; it returns how long that took.
-func start(tb testing.TB, dir, healthURL string, env []string, args ...string) (*server, time.Duration) {
+// healthURL; it returns how long that took. A server that exits first is
+// an error, so a caller can tell a port taken meanwhile from a failure.
+func start(tb testing.TB, dir, healthURL string, env []string, args ...string) (*server, time.Duration, error) {
 	tb.Helper()
 	s := &server{cmd: exec.Command(binary(tb), args...), stderr: &lockedBuffer{}, exited: make(chan struct{})}
 	s.cmd.Dir = dir
@@ -213,19 +214,37 @@ func start(tb testing.TB, dir, healthURL string, env []string, args ...string) (
 	for time.Since(t0) < 30*time.Second {
 		select {
 		case <-s.exited:
-			tb.Fatalf("server exited (%v) before it was healthy\n%s", s.cmd.ProcessState, s.stderr.String())
+			return nil, 0, fmt.Errorf("server exited (%v) before it was healthy\n%s", s.cmd.ProcessState, s.stderr.String())
 		default:
 		}
 		if res, err := c.Get(healthURL); err == nil {
 			res.Body.Close()
 			if res.StatusCode == 200 {
-				return s, time.Since(t0)
+				return s, time.Since(t0), nil
 			}
 		}
 		time.Sleep(time.Millisecond)
 	}
 	tb.Fatalf("%s never answered 200\n%s", healthURL, s.stderr.String())
-	return nil, 0
+	return nil, 0, nil
+}
+
+// serveOnFreePorts starts `thinx serve --data data` with HTTP and HTTPS on
+// free loopback ports and MQTT off. A port picked free can be taken by
+// another process before the server binds it; then it tries new ones.
+func serveOnFreePorts(tb testing.TB, data string) (s *server, httpAddr, httpsAddr string, took time.Duration) {
+	tb.Helper()
+	for attempt := 0; ; attempt++ {
+		httpAddr, httpsAddr = freeAddr(tb), freeAddr(tb)
+		s, took, err := start(tb, tb.TempDir(), "http://"+httpAddr+"/healthz", nil, "serve", "--data", data,
+			"--http", httpAddr, "--https", httpsAddr, "--mqtt", "off", "--mqtts", "off", "--mqtt-ws", "off")
+		if err == nil {
+			return s, httpAddr, httpsAddr, took
+		}
+		if attempt == 3 || !strings.Contains(err.Error(), "already in use") {
+			tb.Fatal(err)
+		}
+	}
 }
 
 // stop sends SIGTERM and returns the exit code.
@@ -265,9 +284,7 @@ func location(t testing.TB, c *http.Client, u string) string {
 func TestServeWithCommandsAlongside(t *testing.T) {
 	t.Parallel()
 	data := filepath.Join(t.TempDir(), "data")
-	httpAddr, httpsAddr := freeAddr(t), freeAddr(t)
-	s, _ := start(t, t.TempDir(), "http://"+httpAddr+"/healthz", nil, "serve", "--data", data, "--http", httpAddr, "--https", httpsAddr,
-		"--mqtt", "off", "--mqtts", "off", "--mqtt-ws", "off")
+	s, httpAddr, httpsAddr, _ := serveOnFreePorts(t, data)
 	c := browser()
 	if loc := location(t, c, "http://"+httpAddr+"/"); loc != "/setup" {
 		t.Fatalf("fresh server: / goes to %q", loc)
@@ -341,7 +358,10 @@ func TestDefaultRun(t *testing.T) {
 		ln.Close()
 	}
 	cwd := t.TempDir()
-	s, _ := start(t, cwd, "http://127.0.0.1:7442/healthz", []string{"THINX_MQTT=off", "THINX_MQTTS=off", "THINX_MQTT_WS=off"})
+	s, _, err := start(t, cwd, "http://127.0.0.1:7442/healthz", []string{"THINX_MQTT=off", "THINX_MQTTS=off", "THINX_MQTT_WS=off"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, f := range []string{"thinx.db", "tls/selfsigned.crt", "tls/selfsigned.key"} {
 		if _, err := os.Stat(filepath.Join(cwd, "thinx-data", f)); err != nil {
 			t.Errorf("thinx-data/%s: %v", f, err)
@@ -437,9 +457,7 @@ func BenchmarkColdStart(b *testing.B) {
 				if mode == "fresh" {
 					dir = filepath.Join(b.TempDir(), "data")
 				}
-				httpAddr := freeAddr(b)
-				s, took := start(b, b.TempDir(), "http://"+httpAddr+"/healthz", nil, "serve", "--data", dir, "--http", httpAddr,
-					"--https", freeAddr(b), "--mqtt", "off", "--mqtts", "off", "--mqtt-ws", "off")
+				s, _, _, took := serveOnFreePorts(b, dir)
 				total += took
 				time.Sleep(time.Second)
 				rss = max(rss, rssMB(s.cmd.Process.Pid))

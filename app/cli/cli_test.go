@@ -169,25 +169,75 @@ func freePort(t testing.TB) string {
 	return ln.Addr().String()
 }
 
-// waitHealthy polls GET url until it answers 200.
-func waitHealthy(t testing.TB, c *http.Client, url string, done <-chan int) {
+// waitHealthy polls GET url until it answers 200; false means the server
+// exited first, with its exit code.
+func waitHealthy(t testing.TB, url string, done <-chan int) (bool, int) {
 	t.Helper()
+	c := &http.Client{Timeout: 5 * time.Second}
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case code := <-done:
-			t.Fatalf("server exited with %d before it was healthy", code)
+			return false, code
 		default:
 		}
 		if res, err := c.Get(url); err == nil {
 			res.Body.Close()
 			if res.StatusCode == 200 {
-				return
+				return true, 0
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("%s never answered 200", url)
+	return false, 0
+}
+
+// daemon is serve running in process.
+type daemon struct {
+	httpAddr, httpsAddr string
+	done                chan int
+	stderr              *syncBuffer
+	cancel              context.CancelFunc
+}
+
+// serveInProcess runs cli.Run with the environment and arguments made by
+// setup for two free ports, until /healthz answers. A port picked free can
+// be taken by another process before the daemon binds it; then it tries
+// new ones.
+func serveInProcess(t *testing.T, setup func(httpAddr, httpsAddr string) (map[string]string, []string)) *daemon {
+	t.Helper()
+	for attempt := 0; ; attempt++ {
+		d := &daemon{httpAddr: freePort(t), httpsAddr: freePort(t), done: make(chan int, 1), stderr: &syncBuffer{}}
+		env, args := setup(d.httpAddr, d.httpsAddr)
+		ctx, cancel := context.WithCancel(t.Context())
+		d.cancel = cancel
+		go func() {
+			d.done <- cli.Run(ctx, append([]string{"thinx"}, args...), func(k string) string { return env[k] }, strings.NewReader(""), io.Discard, d.stderr)
+		}()
+		ok, code := waitHealthy(t, "http://"+d.httpAddr+"/healthz", d.done)
+		if ok {
+			t.Cleanup(cancel)
+			return d
+		}
+		cancel()
+		if attempt == 3 || !strings.Contains(d.stderr.String(), "already in use") {
+			t.Fatalf("serve exited %d before it was healthy\n%s", code, d.stderr.String())
+		}
+	}
+}
+
+// stop cancels the daemon's context and returns its exit code.
+func (d *daemon) stop(t *testing.T) int {
+	t.Helper()
+	d.cancel()
+	select {
+	case code := <-d.done:
+		return code
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not stop")
+		return -1
+	}
 }
 
 // TestServeFromEnvironment starts the daemon in process, configured by
@@ -196,18 +246,12 @@ func waitHealthy(t testing.TB, c *http.Client, url string, done <-chan int) {
 func TestServeFromEnvironment(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	httpAddr, httpsAddr := freePort(t), freePort(t)
-	env := map[string]string{"THINX_DATA": dir, "THINX_HTTP": httpAddr, "THINX_HTTPS": httpsAddr,
-		"THINX_MQTT": "off", "THINX_MQTTS": "off", "THINX_MQTT_WS": "off"}
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	var stderr syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- cli.Run(ctx, []string{"thinx"}, func(k string) string { return env[k] }, strings.NewReader(""), io.Discard, &stderr)
-	}()
+	d := serveInProcess(t, func(httpAddr, httpsAddr string) (map[string]string, []string) {
+		return map[string]string{"THINX_DATA": dir, "THINX_HTTP": httpAddr, "THINX_HTTPS": httpsAddr,
+			"THINX_MQTT": "off", "THINX_MQTTS": "off", "THINX_MQTT_WS": "off"}, nil
+	})
+	httpAddr, httpsAddr := d.httpAddr, d.httpsAddr
 	noFollow := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	waitHealthy(t, noFollow, "http://"+httpAddr+"/healthz", done)
 
 	// HTTPS serves the self-signed certificate kept in the data directory.
 	pemBytes, err := os.ReadFile(filepath.Join(dir, "tls", "selfsigned.crt"))
@@ -254,17 +298,11 @@ func TestServeFromEnvironment(t *testing.T) {
 		t.Errorf("after user add the server sends / to %q, want /login: it does not see the same database", loc)
 	}
 
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Errorf("serve exited %d after cancel\n%s", code, stderr.String())
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("serve did not stop")
+	if code := d.stop(t); code != 0 {
+		t.Errorf("serve exited %d after cancel\n%s", code, d.stderr.String())
 	}
-	if !strings.Contains(stderr.String(), "stopped") {
-		t.Errorf("no clean shutdown in the log:\n%s", stderr.String())
+	if !strings.Contains(d.stderr.String(), "stopped") {
+		t.Errorf("no clean shutdown in the log:\n%s", d.stderr.String())
 	}
 	if _, err := net.DialTimeout("tcp", httpAddr, time.Second); err == nil {
 		t.Error("HTTP still listening after shutdown")
@@ -274,16 +312,10 @@ func TestServeFromEnvironment(t *testing.T) {
 func TestServeListenerOffAndPortInUse(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	httpAddr, httpsAddr := freePort(t), freePort(t)
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	done := make(chan int, 1)
-	var stderr syncBuffer
-	go func() {
-		done <- cli.Run(ctx, []string{"thinx", "serve", "--data", dir, "--http", httpAddr, "--https", "off", "--mqtt", "off", "--mqtts", "off", "--mqtt-ws", "off"},
-			func(string) string { return "" }, strings.NewReader(""), io.Discard, &stderr)
-	}()
-	waitHealthy(t, &http.Client{Timeout: 5 * time.Second}, "http://"+httpAddr+"/healthz", done)
+	d := serveInProcess(t, func(httpAddr, _ string) (map[string]string, []string) {
+		return nil, []string{"serve", "--data", dir, "--http", httpAddr, "--https", "off", "--mqtt", "off", "--mqtts", "off", "--mqtt-ws", "off"}
+	})
+	httpAddr, httpsAddr := d.httpAddr, d.httpsAddr
 	if c, err := net.DialTimeout("tcp", httpsAddr, time.Second); err == nil {
 		c.Close()
 		t.Error("--https off still listens")
@@ -294,9 +326,8 @@ func TestServeListenerOffAndPortInUse(t *testing.T) {
 	if code != 1 || !strings.Contains(errs, fmt.Sprintf("http address %s is already in use", httpAddr)) || !strings.Contains(errs, "--http") {
 		t.Errorf("port in use: exit %d\n%s", code, errs)
 	}
-	cancel()
-	if code := <-done; code != 0 {
-		t.Errorf("exit %d\n%s", code, stderr.String())
+	if code := d.stop(t); code != 0 {
+		t.Errorf("exit %d\n%s", code, d.stderr.String())
 	}
 }
 
