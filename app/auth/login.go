@@ -12,8 +12,17 @@ import (
 
 // SetupOpen reports whether no owner exists yet, so the first visitor may
 // create the admin account.
+//
+// Owners are never deleted, so once one exists the answer is remembered
+// and the login page and every visitor's redirect skip the query.
 func (s *Service) SetupOpen(ctx context.Context) (bool, error) {
+	if s.setupDone.Load() {
+		return false, nil
+	}
 	n, err := s.DB.OwnerCount(ctx)
+	if err == nil && n > 0 {
+		s.setupDone.Store(true)
+	}
 	return n == 0, err
 }
 

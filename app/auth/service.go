@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"thinx/app"
@@ -41,6 +42,8 @@ type Service struct {
 
 	usageMu sync.Mutex
 	usage   map[int64]time.Time
+
+	setupDone atomic.Bool // an owner exists; see SetupOpen
 }
 
 // NewService returns a service with default limits.
