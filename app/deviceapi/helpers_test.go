@@ -42,7 +42,9 @@ func newServer(t testing.TB, tune func(*deviceapi.Handler)) *server {
 	a := auth.NewService(db, log)
 	a.KeyLimit = auth.NewLimiter(1_000_000, time.Minute) // tests send many bad keys from one address
 	svc := devices.New(db, a, events.NewBus(), log)
-	svc.Start()
+	if err := svc.Start(); err != nil {
+		t.Fatal(err)
+	}
 	h := deviceapi.New(svc, log)
 	if tune != nil {
 		tune(h)

@@ -28,7 +28,7 @@ func (s *Service) Status(ctx context.Context, ownerID, udid, status string) erro
 	delta := &statDelta{}
 	var d *app.Device
 	err := s.write(ctx, func(tx *store.Tx) error {
-		cur, err := tx.Device(ownerID, udid)
+		cur, err := s.stmts.Device(tx, ownerID, udid)
 		if err != nil {
 			return err
 		}
@@ -43,7 +43,7 @@ func (s *Service) Status(ctx context.Context, ownerID, udid, status string) erro
 		}
 		next.UpdatedAt = tx.Now()
 		d = &next
-		return tx.SaveStatus(d)
+		return s.stmts.SaveStatus(tx, d)
 	}, delta)
 	if err != nil {
 		return err

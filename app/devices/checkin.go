@@ -33,7 +33,7 @@ func (s *Service) commitCheckin(ctx context.Context, ck *checkin) (*app.Device, 
 // the check-in.
 func (s *Service) applyCheckin(tx *store.Tx, ck *checkin, delta *statDelta) (*app.Device, string, error) {
 	reg := ck.reg
-	cur, err := tx.DeviceByUDID(ck.udid)
+	cur, err := s.stmts.DeviceByUDID(tx, ck.udid)
 	if err != nil && app.ErrorCode(err) != app.ENOTFOUND {
 		return nil, "", err
 	}
@@ -42,7 +42,7 @@ func (s *Service) applyCheckin(tx *store.Tx, ck *checkin, delta *statDelta) (*ap
 	}
 	switch {
 	case ck.fresh:
-		return nil, "", errRetry
+		return nil, "", &retryError{}
 	case cur.OwnerID == reg.Owner && (ck.keyOwner == reg.Owner || ck.keyOwner == cur.PrevOwnerID && ck.keyHash == cur.TransferKeyHash):
 	case cur.PrevOwnerID == reg.Owner && ck.keyOwner == reg.Owner:
 		// Transferred: the device learns its new owner from this reply.
@@ -50,14 +50,13 @@ func (s *Service) applyCheckin(tx *store.Tx, ck *checkin, delta *statDelta) (*ap
 		return nil, "", &refusal{owner: cur.OwnerID, device: cur}
 	}
 	if cur.OwnerID != ck.tfOwner {
-		ck.tfOwner = cur.OwnerID
-		return nil, "", errRetry
+		return nil, "", &retryError{owner: cur.OwnerID}
 	}
 	d := *cur
 	now := tx.Now()
 	applyRegistration(&d, ck, now)
 	countCheckin(&d, cur, delta, now)
-	if err := tx.SaveCheckin(&d); err != nil {
+	if err := s.stmts.SaveCheckin(tx, &d, cur); err != nil {
 		return nil, "", err
 	}
 	if err := s.recordCheckin(tx, &d, ck); err != nil {
@@ -167,7 +166,7 @@ func countCheckin(d, cur *app.Device, delta *statDelta, now time.Time) {
 func (s *Service) recordCheckin(tx *store.Tx, d *app.Device, ck *checkin) error {
 	r := ck.reg
 	c := &app.Checkin{UDID: d.UDID, At: d.LastCheckin, Firmware: d.Firmware, Version: d.Version, Status: d.Status, RSSI: d.RSSI, IP: ck.ip}
-	if err := tx.InsertCheckin(c); err != nil {
+	if err := s.stmts.InsertCheckin(tx, c); err != nil {
 		return err
 	}
 	if r.Push != "" {
@@ -180,7 +179,7 @@ func (s *Service) recordCheckin(tx *store.Tx, d *app.Device, ck *checkin) error 
 		keep = DefaultCheckinsKept
 	}
 	if d.Checkins > int64(keep) && d.Checkins%trimEvery == 0 {
-		return tx.TrimCheckins(d.UDID, keep)
+		return s.stmts.TrimCheckins(tx, d.UDID, keep)
 	}
 	return nil
 }

@@ -181,3 +181,29 @@ func TestCheckinAfterCloseIsRefused(t *testing.T) {
 		t.Fatalf("got %d %s", status, out)
 	}
 }
+
+// A revoked key stops working at once when the revocation hook reaches
+// the registry, and at once without the key cache.
+func TestRevokedKeyStopsCheckins(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		ttl    time.Duration
+		forget bool
+	}{{"hook", time.Hour, true}, {"no cache", 0, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.svc.KeyCacheTTL = tc.ttl
+			o := e.owner("o")
+			ctx := context.Background()
+			if tc.forget {
+				e.auth.OnKeyRevoked = e.svc.ForgetKey
+			}
+			udid := e.checkin(o, o.Key, regBody(o, "", "ok")).UDID
+			keys, _ := e.auth.Keys(ctx, o.ID)
+			mustf(t, e.auth.RevokeKey(ctx, o.ID, keys[0].ID, ""), "revoke")
+			if out, status := e.svc.RegisterJSON(ctx, o.Key, "127.0.0.1", regBody(o, udid, "still here")); status != 401 {
+				t.Fatalf("revoked key accepted: %d %s", status, out)
+			}
+		})
+	}
+}

@@ -88,9 +88,9 @@ func (s *Service) deviceForKey(ctx context.Context, udid, owner, key, ip string)
 	if owner != "" && owner != d.OwnerID && owner != d.PrevOwnerID {
 		return nil, errAuth
 	}
-	_, err = s.Keys.CheckKey(ctx, d.OwnerID, key, ip)
-	if app.ErrorCode(err) == app.EUNAUTHORIZED && d.PrevOwnerID != "" && d.TransferKeyHash == hashKey(key) {
-		_, err = s.Keys.CheckKey(ctx, d.PrevOwnerID, key, ip)
+	err = s.checkKey(ctx, d.OwnerID, key, ip)
+	if err == errAuth && d.PrevOwnerID != "" && d.TransferKeyHash == hashKey(key) {
+		err = s.checkKey(ctx, d.PrevOwnerID, key, ip)
 	}
 	if err != nil {
 		return nil, err

@@ -21,7 +21,7 @@ import (
 
 // env is a registry on a real SQLite file with the real key checker.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	db   *store.DB
 	auth *auth.Service
 	svc  *devices.Service
@@ -30,7 +30,7 @@ type env struct {
 	mu   sync.Mutex
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, t.TempDir())
@@ -41,7 +41,9 @@ func newEnv(t *testing.T) *env {
 	e := &env{t: t, db: db, auth: auth.NewService(db, log), bus: events.NewBus(), now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 	db.Now = e.clock
 	e.svc = devices.New(db, e.auth, e.bus, log)
-	e.svc.Start()
+	if err := e.svc.Start(); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		e.svc.Close()
 		db.Close()
@@ -117,7 +119,7 @@ func (e *env) checkin(o owner, key string, body []byte) reply {
 	return parseReply(e.t, out)
 }
 
-func parseReply(t *testing.T, b []byte) reply {
+func parseReply(t testing.TB, b []byte) reply {
 	t.Helper()
 	var w struct{ Registration reply }
 	if err := jsonUnmarshal(b, &w); err != nil {

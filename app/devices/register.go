@@ -51,9 +51,12 @@ type refusal struct {
 
 func (r *refusal) Error() string { return "check-in refused" }
 
-// errRetry asks for the check-in to be prepared again: the device changed
-// owner, or a fresh UDID collided, between the read and the write.
-var errRetry = errors.New("device changed, retry")
+// retryError asks for the check-in to be prepared again: the device
+// belongs to another owner than the one whose transformers ran (owner
+// says which), or a freshly issued UDID collided.
+type retryError struct{ owner string }
+
+func (e *retryError) Error() string { return "device changed, retry" }
 
 var errAuth = app.Errorf(app.EUNAUTHORIZED, RespAuth)
 
@@ -76,8 +79,12 @@ func (s *Service) register(ctx context.Context, key, ip string, reg *registratio
 		}
 		s.transformStatus(ctx, ck)
 		d, replyOwner, err = s.commitCheckin(ctx, ck)
-		if err != errRetry || attempt == 2 {
+		var retry *retryError
+		if !errors.As(err, &retry) || attempt == 2 {
 			break
+		}
+		if retry.owner != "" {
+			ck.tfOwner = retry.owner
 		}
 	}
 	if err != nil {
@@ -98,25 +105,22 @@ func (s *Service) register(ctx context.Context, key, ip string, reg *registratio
 // new owner still carries its old owner's key until it is rebuilt; that
 // exact key keeps working for it (and only for it).
 func (s *Service) verifyKey(ctx context.Context, key, ip string, reg *registration) (string, error) {
-	if key == "" {
-		return "", errAuth
-	}
-	_, err := s.Keys.CheckKey(ctx, reg.Owner, key, ip)
+	err := s.checkKey(ctx, reg.Owner, key, ip)
 	if err == nil {
 		return reg.Owner, nil
 	}
-	if app.ErrorCode(err) != app.EUNAUTHORIZED {
+	if err != errAuth {
 		return "", err
 	}
 	if reg.UDID != "" {
 		d, derr := s.DB.DeviceByUDID(ctx, reg.UDID)
 		if derr == nil && d.OwnerID == reg.Owner && d.PrevOwnerID != "" && d.TransferKeyHash == hashKey(key) {
-			if _, err := s.Keys.CheckKey(ctx, d.PrevOwnerID, key, ip); err == nil {
+			if s.checkKey(ctx, d.PrevOwnerID, key, ip) == nil {
 				return d.PrevOwnerID, nil
 			}
 		}
 	}
-	if _, oerr := s.DB.Owner(ctx, reg.Owner); oerr == nil {
+	if _, oerr := s.DB.Owner(ctx, reg.Owner); oerr == nil && key != "" {
 		s.audit(ctx, reg.Owner, app.AuditDeviceKeyInvalid, ip, "A device check-in used an invalid API key.")
 	}
 	return "", errAuth

@@ -40,11 +40,9 @@ type registration struct {
 	Forced bool   `json:"forced"`
 }
 
-// envelope takes both the wrapped {"registration":{…}} form and a flat
-// registration object (POST /device/firmware allows either).
-type envelope struct {
-	Registration json.RawMessage `json:"registration"`
-	registration
+// wrapped is the usual body, {"registration":{…}}.
+type wrapped struct {
+	Registration *registration `json:"registration"`
 }
 
 // flexStr is a string that also accepts a JSON number ("version": 1.2).
@@ -127,14 +125,16 @@ func parseRegistration(body []byte) (*registration, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, errNoBody
 	}
-	var env envelope
-	if err := json.Unmarshal(body, &env); err != nil {
+	// One pass for the wrapped form; POST /device/firmware may also send
+	// the registration object flat.
+	var w wrapped
+	if err := json.Unmarshal(body, &w); err != nil {
 		return nil, decodeError(err)
 	}
-	reg := &env.registration
-	if len(env.Registration) > 0 && !bytes.Equal(env.Registration, []byte("null")) {
+	reg := w.Registration
+	if reg == nil {
 		reg = &registration{}
-		if err := json.Unmarshal(env.Registration, reg); err != nil {
+		if err := json.Unmarshal(body, reg); err != nil {
 			return nil, decodeError(err)
 		}
 	}

@@ -53,6 +53,9 @@ const (
 	DefaultCheckinsKept = 100
 	DefaultStaleAfter   = 48 * time.Hour // two missed daily check-ins
 	DefaultBatchSize    = 256
+	// DefaultBatchLinger lets a batch gather check-ins for a moment: under
+	// load that makes batches several times larger for the same commit.
+	DefaultBatchLinger = 250 * time.Microsecond
 )
 
 // Service is the device registry. Create it with New, then call Start
@@ -77,8 +80,11 @@ type Service struct {
 	StaleAfter   time.Duration // no check-in for this long makes a device stale
 	BatchSize    int           // check-ins per group commit
 	BatchLinger  time.Duration // how long a batch waits for more check-ins
+	KeyCacheTTL  time.Duration // how long a verified key is trusted; 0 checks every time
 
 	batch *batcher
+	stmts *store.Prepared // nil until Start: the unprepared path still works
+	keys  keyCache
 }
 
 // New returns a service with default settings.
@@ -90,16 +96,23 @@ func New(db *store.DB, keys KeyChecker, bus *events.Bus, log *slog.Logger) *Serv
 		bus = events.NewBus()
 	}
 	return &Service{DB: db, Keys: keys, Events: bus, Log: log, CheckinsKept: DefaultCheckinsKept,
-		StaleAfter: DefaultStaleAfter, BatchSize: DefaultBatchSize}
+		StaleAfter: DefaultStaleAfter, BatchSize: DefaultBatchSize, BatchLinger: DefaultBatchLinger,
+		KeyCacheTTL: DefaultKeyCacheTTL}
 }
 
-// Start runs the group-commit writer for check-ins.
-func (s *Service) Start() {
+// Start prepares the check-in statements and runs the group-commit writer.
+func (s *Service) Start() error {
 	if s.batch != nil {
-		return
+		return nil
 	}
-	s.batch = newBatcher(s.DB, s.Log, max(s.BatchSize, 1), s.BatchLinger)
+	stmts, err := s.DB.PrepareCheckins(context.Background())
+	if err != nil {
+		return err
+	}
+	s.stmts = stmts
+	s.batch = newBatcher(s.DB, s.stmts, s.Log, max(s.BatchSize, 1), s.BatchLinger)
 	go s.batch.run()
+	return nil
 }
 
 // Close commits the check-ins already queued and stops the writer. Check-ins
@@ -108,6 +121,7 @@ func (s *Service) Close() {
 	if s.batch != nil {
 		s.batch.close()
 	}
+	s.stmts.Close()
 }
 
 func (s *Service) now() time.Time { return s.DB.Now().UTC() }

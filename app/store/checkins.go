@@ -8,28 +8,47 @@ import (
 	"thinx/app"
 )
 
+const (
+	qSavepoint     = `SAVEPOINT item`
+	qRollbackTo    = `ROLLBACK TO item`
+	qRelease       = `RELEASE item`
+	qInsertCheckin = `INSERT INTO checkins (udid, at, firmware, version, status, rssi, ip) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	qTrimCheckins  = `DELETE FROM checkins WHERE udid = ? AND id < (
+		SELECT id FROM checkins WHERE udid = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`
+	qAddDailyStats = `INSERT INTO daily_stats (owner_id, day, checkins, new_devices, active, errors, updated)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (owner_id, day) DO UPDATE SET checkins = checkins + excluded.checkins,
+			new_devices = new_devices + excluded.new_devices, active = active + excluded.active,
+			errors = errors + excluded.errors, updated = updated + excluded.updated`
+)
+
 // Savepoint runs fn inside a savepoint of the transaction: when fn fails,
 // only its own changes are rolled back. Group commit uses it so one bad
 // check-in never costs the others in the same batch.
-func (tx *Tx) Savepoint(fn func() error) error {
-	if _, err := tx.tx.ExecContext(tx.ctx, `SAVEPOINT item`); err != nil {
+func (tx *Tx) Savepoint(fn func() error) error { return (*Prepared)(nil).Savepoint(tx, fn) }
+
+// Savepoint runs fn inside a savepoint of the transaction.
+func (p *Prepared) Savepoint(tx *Tx, fn func() error) error {
+	if _, err := tx.exec(p, qSavepoint); err != nil {
 		return err
 	}
 	if err := fn(); err != nil {
-		if _, rbErr := tx.tx.ExecContext(tx.ctx, `ROLLBACK TO item`); rbErr != nil {
+		if _, rbErr := tx.exec(p, qRollbackTo); rbErr != nil {
 			return fmt.Errorf("roll back savepoint: %w (after %w)", rbErr, err)
 		}
-		_, _ = tx.tx.ExecContext(tx.ctx, `RELEASE item`)
+		_, _ = tx.exec(p, qRelease)
 		return mapErr(err)
 	}
-	_, err := tx.tx.ExecContext(tx.ctx, `RELEASE item`)
+	_, err := tx.exec(p, qRelease)
 	return err
 }
 
 // InsertCheckin records one check-in.
-func (tx *Tx) InsertCheckin(c *app.Checkin) error {
-	res, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO checkins (udid, at, firmware, version, status, rssi, ip) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		c.UDID, ms(c.At), c.Firmware, c.Version, c.Status, c.RSSI, c.IP)
+func (tx *Tx) InsertCheckin(c *app.Checkin) error { return (*Prepared)(nil).InsertCheckin(tx, c) }
+
+// InsertCheckin records one check-in.
+func (p *Prepared) InsertCheckin(tx *Tx, c *app.Checkin) error {
+	res, err := tx.exec(p, qInsertCheckin, c.UDID, ms(c.At), c.Firmware, c.Version, c.Status, c.RSSI, c.IP)
 	if err != nil {
 		return err
 	}
@@ -40,8 +59,12 @@ func (tx *Tx) InsertCheckin(c *app.Checkin) error {
 // TrimCheckins deletes a device's check-ins beyond the newest keep. The
 // daily counters already hold them, so nothing is lost from the figures.
 func (tx *Tx) TrimCheckins(udid string, keep int) error {
-	_, err := tx.tx.ExecContext(tx.ctx, `DELETE FROM checkins WHERE udid = ? AND id < (
-		SELECT id FROM checkins WHERE udid = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`, udid, udid, keep-1)
+	return (*Prepared)(nil).TrimCheckins(tx, udid, keep)
+}
+
+// TrimCheckins deletes a device's check-ins beyond the newest keep.
+func (p *Prepared) TrimCheckins(tx *Tx, udid string, keep int) error {
+	_, err := tx.exec(p, qTrimCheckins, udid, udid, keep-1)
 	return err
 }
 
@@ -85,14 +108,13 @@ type StatKey struct {
 // AddDailyStats adds the counts of a batch to the daily counters in one
 // statement per owner and day.
 func (tx *Tx) AddDailyStats(add map[StatKey]*app.DailyStat) error {
+	return (*Prepared)(nil).AddDailyStats(tx, add)
+}
+
+// AddDailyStats adds the counts of a batch to the daily counters.
+func (p *Prepared) AddDailyStats(tx *Tx, add map[StatKey]*app.DailyStat) error {
 	for k, s := range add {
-		_, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO daily_stats (owner_id, day, checkins, new_devices, active, errors, updated)
-			VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (owner_id, day) DO UPDATE SET checkins = checkins + excluded.checkins,
-				new_devices = new_devices + excluded.new_devices, active = active + excluded.active,
-				errors = errors + excluded.errors, updated = updated + excluded.updated`,
-			k.OwnerID, k.Day, s.Checkins, s.NewDevices, s.Active, s.Errors, s.Updated)
-		if err != nil {
+		if _, err := tx.exec(p, qAddDailyStats, k.OwnerID, k.Day, s.Checkins, s.NewDevices, s.Active, s.Errors, s.Updated); err != nil {
 			return err
 		}
 	}

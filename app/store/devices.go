@@ -48,14 +48,31 @@ func (db *DB) DeviceByUDID(ctx context.Context, udid string) (*app.Device, error
 	return deviceWhere(ctx, db.read, "udid = ?", udid)
 }
 
+const (
+	qDeviceByUDID = `SELECT ` + deviceCols + ` FROM devices WHERE udid = ?`
+	qOwnerDevice  = `SELECT ` + deviceCols + ` FROM devices WHERE udid = ? AND owner_id = ?`
+)
+
 // DeviceByUDID reads a device of any owner inside the transaction.
 func (tx *Tx) DeviceByUDID(udid string) (*app.Device, error) {
-	return deviceWhere(tx.ctx, tx.tx, "udid = ?", udid)
+	return (*Prepared)(nil).DeviceByUDID(tx, udid)
+}
+
+// DeviceByUDID reads a device of any owner inside the transaction.
+func (p *Prepared) DeviceByUDID(tx *Tx, udid string) (*app.Device, error) {
+	d, err := scanDevice(tx.queryRow(p, qDeviceByUDID, udid))
+	return d, notFound(err, "Device")
 }
 
 // Device reads an owner's device inside the transaction.
 func (tx *Tx) Device(ownerID, udid string) (*app.Device, error) {
-	return deviceWhere(tx.ctx, tx.tx, "udid = ? AND owner_id = ?", udid, ownerID)
+	return (*Prepared)(nil).Device(tx, ownerID, udid)
+}
+
+// Device reads an owner's device inside the transaction.
+func (p *Prepared) Device(tx *Tx, ownerID, udid string) (*app.Device, error) {
+	d, err := scanDevice(tx.queryRow(p, qOwnerDevice, udid, ownerID))
+	return d, notFound(err, "Device")
 }
 
 func tagsJSON(tags []string) string {
@@ -81,16 +98,35 @@ func (tx *Tx) CreateDevice(d *app.Device) error {
 	return tx.setTags(d.OwnerID, d.UDID, d.Tags)
 }
 
-// SaveCheckin writes what a check-in changes. The owner is part of the
-// condition so a device moved by a concurrent transfer is not overwritten.
-func (tx *Tx) SaveCheckin(d *app.Device) error {
-	return tx.exec1("Device", `UPDATE devices SET mac = ?, alias = ?, platform = ?, firmware = ?, version = ?,
-		commit_id = ?, checksum = ?, env_hash = ?, fcid = ?, status = ?, status_text = ?, level = ?, status_error = ?,
-		lat = ?, lon = ?, rssi = ?, ip = ?, timezone_abbr = ?, timezone_offset = ?, checkins = ?, error_day = ?,
-		key_hash = ?, updated_at = ?, last_checkin = ? WHERE udid = ? AND owner_id = ?`,
-		d.MAC, d.Alias, d.Platform, d.Firmware, d.Version, d.Commit, d.Checksum, d.EnvHash, d.FCID, d.Status,
-		d.StatusText, d.Level, d.StatusError, d.Lat, d.Lon, d.RSSI, d.IP, d.TimezoneAbbr, d.TimezoneOffset,
-		d.Checkins, d.ErrorDay, d.KeyHash, ms(d.UpdatedAt), ms(d.LastCheckin), d.UDID, d.OwnerID)
+// A check-in rewrites the device row. The columns with an index (alias,
+// platform, level) are written by a second statement only when they
+// change, so a routine check-in does not touch those indexes.
+const (
+	qSaveCheckin = `UPDATE devices SET mac = ?, firmware = ?, version = ?, commit_id = ?, checksum = ?, env_hash = ?,
+	fcid = ?, status = ?, status_text = ?, status_error = ?, lat = ?, lon = ?, rssi = ?, ip = ?, timezone_abbr = ?,
+	timezone_offset = ?, checkins = ?, error_day = ?, key_hash = ?, updated_at = ?, last_checkin = ?
+	WHERE udid = ? AND owner_id = ?`
+	qSaveIndexed = `UPDATE devices SET alias = ?, platform = ?, level = ? WHERE udid = ? AND owner_id = ?`
+)
+
+// SaveCheckin writes what a check-in changes; prev is the device as read
+// before it. The owner is part of the condition so a device moved by a
+// concurrent transfer is not overwritten.
+func (tx *Tx) SaveCheckin(d, prev *app.Device) error {
+	return (*Prepared)(nil).SaveCheckin(tx, d, prev)
+}
+
+// SaveCheckin writes what a check-in changes.
+func (p *Prepared) SaveCheckin(tx *Tx, d, prev *app.Device) error {
+	err := tx.exec1p(p, "Device", qSaveCheckin,
+		d.MAC, d.Firmware, d.Version, d.Commit, d.Checksum, d.EnvHash, d.FCID, d.Status, d.StatusText, d.StatusError,
+		d.Lat, d.Lon, d.RSSI, d.IP, d.TimezoneAbbr, d.TimezoneOffset, d.Checkins, d.ErrorDay, d.KeyHash,
+		ms(d.UpdatedAt), ms(d.LastCheckin), d.UDID, d.OwnerID)
+	if err != nil || prev != nil && prev.Alias == d.Alias && prev.Platform == d.Platform && prev.Level == d.Level {
+		return err
+	}
+	_, err = tx.exec(p, qSaveIndexed, d.Alias, d.Platform, d.Level, d.UDID, d.OwnerID)
+	return err
 }
 
 // SaveDevice writes the fields an owner edits.
@@ -107,11 +143,15 @@ func (tx *Tx) SaveDevice(d *app.Device) error {
 	return tx.setTags(d.OwnerID, d.UDID, d.Tags)
 }
 
+const qSaveStatus = `UPDATE devices SET status = ?, status_text = ?, level = ?, status_error = ?,
+	error_day = ?, updated_at = ? WHERE udid = ? AND owner_id = ?`
+
 // SaveStatus writes a status that arrived outside a check-in (MQTT).
-func (tx *Tx) SaveStatus(d *app.Device) error {
-	return tx.exec1("Device", `UPDATE devices SET status = ?, status_text = ?, level = ?, status_error = ?,
-		error_day = ?, updated_at = ? WHERE udid = ? AND owner_id = ?`,
-		d.Status, d.StatusText, d.Level, d.StatusError, d.ErrorDay, ms(tx.now), d.UDID, d.OwnerID)
+func (tx *Tx) SaveStatus(d *app.Device) error { return (*Prepared)(nil).SaveStatus(tx, d) }
+
+// SaveStatus writes a status that arrived outside a check-in (MQTT).
+func (p *Prepared) SaveStatus(tx *Tx, d *app.Device) error {
+	return tx.exec1p(p, "Device", qSaveStatus, d.Status, d.StatusText, d.Level, d.StatusError, d.ErrorDay, ms(tx.now), d.UDID, d.OwnerID)
 }
 
 // SetDeviceOnline records a broker connect or disconnect.
