@@ -458,7 +458,7 @@ func TestShell(t *testing.T) {
 		}
 	}
 	for _, s := range views.Sections {
-		if s.Empty == "" {
+		if s.Empty == "" || featurePages[s.Path] {
 			continue
 		}
 		res := w.clients["ann"].get(s.Path)

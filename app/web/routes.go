@@ -50,6 +50,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	if s.Transformers != nil {
 		s.transformerRoutes(mux)
 	}
+	if s.Devices != nil {
+		s.deviceRoutes(mux)
+	}
 	for _, m := range s.Mount {
 		m(mux)
 	}

@@ -26,6 +26,7 @@ type world struct {
 	annKey          *app.APIKey
 	invite          string // a valid invitation token
 	clients         map[string]*client
+	adminDevs       adminDevices
 }
 
 func newWorld(t *testing.T, opts ...envOption) *world {
@@ -34,7 +35,8 @@ func newWorld(t *testing.T, opts ...envOption) *world {
 	w := &world{env: e, admin: e.owner("admin@example.com", true), ann: e.owner("ann@example.com", false), bob: e.owner("bob@example.com", false)}
 	ctx := context.Background()
 	var err error
-	if _, w.adminKey, err = e.auth.CreateKey(ctx, w.admin.ID, "admin key", "192.0.2.1"); err != nil {
+	var adminKey string
+	if adminKey, w.adminKey, err = e.auth.CreateKey(ctx, w.admin.ID, "admin key", "192.0.2.1"); err != nil {
 		t.Fatal(err)
 	}
 	if _, w.annKey, err = e.auth.CreateKey(ctx, w.ann.ID, "ann key", "192.0.2.1"); err != nil {
@@ -46,6 +48,7 @@ func newWorld(t *testing.T, opts ...envOption) *world {
 	if err := e.auth.SetAvatar(ctx, w.admin.ID, pngBytes(t, 16, 16), ""); err != nil {
 		t.Fatal(err)
 	}
+	w.adminDevs = newAdminDevices(t, e, w.admin, adminKey, w.bob.Email)
 	w.clients = map[string]*client{"admin": e.login(w.admin.Email), "ann": e.login(w.ann.Email), "bob": e.login(w.bob.Email)}
 	return w
 }
@@ -54,7 +57,8 @@ func newWorld(t *testing.T, opts ...envOption) *world {
 func (w *world) fill(r route) string {
 	id := strconv.FormatInt(w.adminKey.ID, 10)
 	owner := w.ann.ID
-	return r.path(map[string]string{"id": map[bool]string{true: owner, false: id}[strings.HasPrefix(r.pattern, "/admin/owners/")], "token": w.invite})
+	return r.path(map[string]string{"id": map[bool]string{true: owner, false: id}[strings.HasPrefix(r.pattern, "/admin/owners/")], "token": w.invite,
+		"udid": w.adminDevs.udid, "mesh": w.adminDevs.mesh, "transfer": w.adminDevs.transfer, "notification": w.adminDevs.notification})
 }
 
 // fullForm has every field any console form reads, with values that would
@@ -168,7 +172,7 @@ func TestOversizedForms(t *testing.T) {
 			if who != "" {
 				c = w.clients[who]
 			}
-			res := c.do("POST", w.fill(r), strings.NewReader(big), map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+			res := c.do(r.method, w.fill(r), strings.NewReader(big), map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
 			if res.status == 303 && who == "" {
 				continue // a logged-in page redirects visitors before reading
 			}
