@@ -71,6 +71,11 @@ func (d *daemon) start(ctx context.Context) error {
 	if d.db, err = store.Open(ctx, d.cfg.DataDir); err != nil {
 		return fmt.Errorf("open data directory %s: %w", d.cfg.DataDir, err)
 	}
+	// The installation secret keys what is encrypted at rest (bridge
+	// passwords); made once, on first start, and kept in the database.
+	if _, err := d.db.Secret(ctx, "install", 32); err != nil {
+		return fmt.Errorf("create installation secret: %w", err)
+	}
 	self, fingerprint, err := certs.SelfSigned(d.cfg.DataDir)
 	if err != nil {
 		return err
