@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"thinx/app/store"
 )
 
 // The tests in this file build the real binary the way a release is built
@@ -387,6 +389,15 @@ func TestDefaultRun(t *testing.T) {
 	}
 	if code := s.stop(t); code != 0 {
 		t.Errorf("exit %d\n%s", code, s.stderr.String())
+	}
+	// The generated installation secret is kept in the database.
+	db, err := store.Open(t.Context(), filepath.Join(cwd, "thinx-data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if v, err := db.Setting(t.Context(), "secret.install"); err != nil || len(v) != 32 || bytes.Equal(v, make([]byte, 32)) {
+		t.Errorf("installation secret: %d bytes, %v", len(v), err)
 	}
 }
 
