@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"time"
 
@@ -34,24 +35,47 @@ func (db *DB) Devices(ctx context.Context, ownerID string, f app.DeviceFilter, s
 		return nil, 0, app.Errorf(app.EINVALID, "Unknown sort %q.", f.Sort)
 	}
 	where, args := deviceConditions(ownerID, f, staleBefore)
-	var total int
-	if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM devices WHERE `+where, args...).Scan(&total); err != nil {
-		return nil, 0, err
-	}
 	if f.PerPage <= 0 {
 		f.PerPage = 50
 	}
 	f.PerPage = min(f.PerPage, DeviceListMax)
 	f.Page = max(f.Page, 1)
-	rows, err := db.read.QueryContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE `+where+` ORDER BY `+order+` LIMIT ? OFFSET ?`,
-		append(args, f.PerPage, (f.Page-1)*f.PerPage)...)
+	if strings.TrimSpace(f.Search) != "" {
+		// A search scans the owner's devices anyway: count in the same
+		// scan instead of a second one.
+		list, total, err := db.devicePage(ctx, `SELECT `+deviceCols+`, COUNT(*) OVER () FROM devices WHERE `+where+
+			` ORDER BY `+order+` LIMIT ? OFFSET ?`, append(args, f.PerPage, (f.Page-1)*f.PerPage), true)
+		if err != nil || len(list) > 0 || f.Page == 1 {
+			return list, total, err
+		}
+	}
+	var total int
+	if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM devices WHERE `+where, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	list, _, err := db.devicePage(ctx, `SELECT `+deviceCols+` FROM devices WHERE `+where+` ORDER BY `+order+` LIMIT ? OFFSET ?`,
+		append(args, f.PerPage, (f.Page-1)*f.PerPage), false)
+	return list, total, err
+}
+
+// devicePage runs a list query; with counted, each row ends with the
+// number of all matches.
+func (db *DB) devicePage(ctx context.Context, query string, args []any, counted bool) ([]*app.Device, int, error) {
+	rows, err := db.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer rows.Close()
 	var out []*app.Device
+	total := 0
 	for rows.Next() {
-		d, err := scanDevice(rows)
+		var d *app.Device
+		var err error
+		if counted {
+			d, err = scanDevice(countingScanner{rows, &total})
+		} else {
+			d, err = scanDevice(rows)
+		}
 		if err != nil {
 			return nil, 0, err
 		}
@@ -60,17 +84,23 @@ func (db *DB) Devices(ctx context.Context, ownerID string, f app.DeviceFilter, s
 	return out, total, rows.Err()
 }
 
+// countingScanner scans one extra trailing column, the window count.
+type countingScanner struct {
+	rows  *sql.Rows
+	total *int
+}
+
+func (c countingScanner) Scan(dest ...any) error { return c.rows.Scan(append(dest, c.total)...) }
+
 func deviceConditions(ownerID string, f app.DeviceFilter, staleBefore time.Time) (string, []any) {
 	where := []string{"owner_id = ?"}
 	args := []any{ownerID}
 	if s := strings.TrimSpace(f.Search); s != "" {
 		like := "%" + likeEscape(s) + "%"
-		cols := []string{"alias", "udid", "mac", "description", "firmware", "status_text", "status", "tags"}
-		for i := range cols {
-			cols[i] += ` LIKE ? ESCAPE '\'`
-			args = append(args, like)
-		}
-		where = append(where, "("+strings.Join(cols, " OR ")+")")
+		// One LIKE over the joined text costs a fraction of one per column.
+		where = append(where, `(alias || ' ' || udid || ' ' || mac || ' ' || description || ' ' || firmware || ' ' ||
+			status_text || ' ' || status || ' ' || tags) LIKE ? ESCAPE '\'`)
+		args = append(args, like)
 	}
 	if f.Tag != "" {
 		where = append(where, "udid IN (SELECT udid FROM device_tags WHERE owner_id = ? AND tag = ?)")
