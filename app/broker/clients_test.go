@@ -104,7 +104,7 @@ func (tc *testClient) quiet(t *testing.T, d time.Duration) {
 	t.Helper()
 	select {
 	case m := <-tc.msgs:
-		t.Fatalf("unexpected message on %s: %q", m.Topic(), m.Payload())
+		t.Fatalf("unexpected message on %s: %q (retained %v, duplicate %v, id %d)", m.Topic(), m.Payload(), m.Retained(), m.Duplicate(), m.MessageID())
 	case <-time.After(d):
 	}
 }

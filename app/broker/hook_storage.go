@@ -3,6 +3,7 @@ package broker
 import (
 	"bytes"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
@@ -44,7 +45,7 @@ func (h *storageHook) persistent(cl *mqtt.Client) bool {
 	if cl.Net.Inline {
 		return false
 	}
-	if p := cl.Properties; (p.ProtocolVersion == 5 && p.Props.SessionExpiryInterval == 0) || (p.ProtocolVersion < 5 && p.Clean) {
+	if v := cl.Properties.ProtocolVersion; (v == 5 && cl.Properties.Props.SessionExpiryInterval == 0) || (v < 5 && cl.Properties.Clean) {
 		return false
 	}
 	cur, ok := h.s.mq.Clients.Get(cl.ID)
@@ -69,6 +70,7 @@ func (h *storageHook) OnWillSent(cl *mqtt.Client, _ packets.Packet) {
 
 func (h *storageHook) saveClient(cl *mqtt.Client) {
 	props := cl.Properties.Props.Copy(false)
+	w := &cl.Properties.Will // Flag is written atomically when a session is ended
 	c := storage.Client{
 		ID: cl.ID, T: storage.ClientKey, Remote: cl.Net.Remote, Listener: cl.Net.Listener,
 		Username: cl.Properties.Username, Clean: cl.Properties.Clean, ProtocolVersion: cl.Properties.ProtocolVersion,
@@ -79,7 +81,8 @@ func (h *storageHook) saveClient(cl *mqtt.Client) {
 			RequestResponseInfo: props.RequestResponseInfo, ReceiveMaximum: props.ReceiveMaximum,
 			TopicAliasMaximum: props.TopicAliasMaximum, User: props.User, MaximumPacketSize: props.MaximumPacketSize,
 		},
-		Will: storage.ClientWill(cl.Properties.Will),
+		Will: storage.ClientWill{Payload: w.Payload, User: w.User, TopicName: w.TopicName,
+			Flag: atomic.LoadUint32(&cl.Properties.Will.Flag), WillDelayInterval: w.WillDelayInterval, Qos: w.Qos, Retain: w.Retain},
 	}
 	h.s.batch.put(store.MQTTClient, "", cl.ID, c.MarshalBinary)
 }
