@@ -57,11 +57,15 @@ func newAdminDevices(t testing.TB, e *env, admin *app.Owner, key, bobEmail strin
 
 // checkin registers a device the way the ESP8266 library does, through the
 // registry's check-in, and returns its UDID. udid "" registers a new one.
-func (e *env) checkin(ownerID, key, udid, alias, status, mac string) string {
+// extra fields ("platform":"…") override the defaults.
+func (e *env) checkin(ownerID, key, udid, alias, status, mac string, extra ...string) string {
 	e.t.Helper()
 	fields := []string{`"mac":"` + mac + `"`, `"firmware":"thinx-lib-esp8266:3.0.270"`, `"version":"1.0.0"`,
-		`"owner":"` + ownerID + `"`, `"alias":"` + alias + `"`, `"status":"` + status + `"`, `"rssi":"-61"`,
-		`"platform":"platformio:esp8266"`}
+		`"owner":"` + ownerID + `"`, `"alias":"` + alias + `"`, `"status":"` + status + `"`, `"rssi":"-61"`}
+	if !strings.Contains(strings.Join(extra, ","), `"platform"`) {
+		fields = append(fields, `"platform":"platformio:esp8266"`)
+	}
+	fields = append(fields, extra...)
 	if udid != "" {
 		fields = append(fields, `"udid":"`+udid+`"`)
 	}
@@ -86,4 +90,54 @@ func (e *env) ownerWithKey(email string) (*app.Owner, string) {
 		e.t.Fatal(err)
 	}
 	return o, key
+}
+
+// fleet is a console where ann has devices of several kinds and bob has
+// one of his own that must never show up on her pages.
+type fleet struct {
+	*env
+	ann, bob       *app.Owner
+	annKey, bobKey string
+	green, cellar  string // UDIDs: a healthy device and one in error
+	garage         string // a warning, on esp32
+	bobDev         string
+	clients        map[string]*client
+}
+
+func newFleet(t *testing.T) *fleet {
+	t.Helper()
+	e := newEnv(t)
+	f := &fleet{env: e}
+	f.ann, f.annKey = e.ownerWithKey("ann@example.com")
+	f.bob, f.bobKey = e.ownerWithKey("bob@example.com")
+	f.green = e.checkin(f.ann.ID, f.annKey, "", "Greenhouse", "Temp 21C", "5CCF7F0000A1")
+	f.cellar = e.checkin(f.ann.ID, f.annKey, "", "Cellar pump", "Low water #e", "5CCF7F0000A2", `"platform":"platformio:esp32"`)
+	f.garage = e.checkin(f.ann.ID, f.annKey, "", "Garage door", "Door open #w", "5CCF7F0000A3", `"platform":"arduino:esp32"`)
+	f.bobDev = e.checkin(f.bob.ID, f.bobKey, "", "Bobs hidden sensor", "Bob status 42", "5CCF7F0000B1")
+	tags := []string{"outdoor", "north"}
+	if _, err := e.dev.Update(context.Background(), f.ann.ID, f.green, app.DeviceUpdate{Tags: &tags}, ""); err != nil {
+		t.Fatal(err)
+	}
+	f.clients = map[string]*client{"ann": e.login(f.ann.Email), "bob": e.login(f.bob.Email)}
+	return f
+}
+
+// device reads a device as the registry has it now.
+func (f *fleet) device(owner, udid string) *app.Device {
+	f.t.Helper()
+	d, err := f.dev.Get(context.Background(), owner, udid)
+	if err != nil {
+		f.t.Fatalf("device %s: %v", udid, err)
+	}
+	return d
+}
+
+// follow GETs the Location of a redirect, where the flash message shows.
+func (c *client) follow(r *resp) *resp {
+	c.t.Helper()
+	loc := r.header.Get("Location")
+	if r.status/100 != 3 || loc == "" {
+		c.t.Fatalf("not a redirect: %d\n%s", r.status, excerpt(r.body))
+	}
+	return c.get(loc)
 }
