@@ -98,6 +98,7 @@ func TestCommands(t *testing.T) {
 		{"apikey new unknown owner", nil, "", []string{"apikey", "new", "--data", dir, "--email", "Nobody@example.com", "--alias", "a"}, 1, nothing,
 			"no owner with the e-mail address nobody@example.com"},
 		{"apikey new", nil, "", []string{"apikey", "new", "--data", dir, "--email", "admin@example.com", "--alias", "first devices"}, 0, hex64Line, ""},
+		{"apikey list mistyped data dir", nil, "", []string{"apikey", "list", "--data", dir + "-typo", "--email", "admin@example.com"}, 1, nothing, "no thinx database in"},
 		{"apikey import without key", nil, "", []string{"apikey", "import", "--data", dir, "--email", "admin@example.com"}, 2, nothing, "--key is required"},
 		{"apikey import short key", nil, "", []string{"apikey", "import", "--data", dir, "--email", "admin@example.com", "--key", "abc"}, 1, nothing, "64 lowercase hex"},
 		{"apikey import upper-case key", nil, "", []string{"apikey", "import", "--data", dir, "--email", "admin@example.com", "--key", strings.ToUpper(good)}, 1, nothing, "64 lowercase hex"},

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -38,8 +40,13 @@ func dataFlag(fs *flag.FlagSet, getenv Env) *string {
 	return fs.String("data", def, "data directory ($THINX_DATA)")
 }
 
-// openAuth opens the data directory's database for a one-off command.
-func openAuth(ctx context.Context, dir string) (*store.DB, *auth.Service, error) {
+// openAuth opens the data directory's database for a one-off command. With
+// mustExist, a directory without a database is an error rather than a new,
+// empty installation: a mistyped --data should not look like "no owner".
+func openAuth(ctx context.Context, dir string, mustExist bool) (*store.DB, *auth.Service, error) {
+	if _, err := os.Stat(filepath.Join(dir, store.FileName)); mustExist && err != nil {
+		return nil, nil, app.Errorf(app.ENOTFOUND, "no thinx database in %s: pass the server's --data directory (or set THINX_DATA)", dir)
+	}
 	db, err := store.Open(ctx, dir)
 	if err != nil {
 		return nil, nil, err
@@ -72,7 +79,7 @@ func userCmd(ctx context.Context, args []string, getenv Env, stdin io.Reader, st
 	if password == "" {
 		return usagef("no password on standard input (pipe it in, e.g. printf '%%s\\n' \"$PASSWORD\" | thinx user add ...)")
 	}
-	db, svc, err := openAuth(ctx, *data)
+	db, svc, err := openAuth(ctx, *data, false)
 	if err != nil {
 		return err
 	}
@@ -116,7 +123,7 @@ func apikeyCmd(ctx context.Context, args []string, getenv Env, stdout, stderr io
 	if sub == "import" && *key == "" {
 		return usagef("--key is required")
 	}
-	db, svc, err := openAuth(ctx, *data)
+	db, svc, err := openAuth(ctx, *data, true)
 	if err != nil {
 		return err
 	}
