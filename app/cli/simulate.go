@@ -117,7 +117,7 @@ func simParse(args []string, stderr io.Writer) (simConfig, error) {
 
 // simDevice is one simulated device and what it has stored.
 type simDevice struct {
-	cfg                    simConfig
+	cfg                     simConfig
 	mac, owner, udid, alias string
 }
 
