@@ -30,11 +30,19 @@ func (d *daemon) wireFeatures(ctx context.Context) error {
 	if d.auth.Mailer != nil {
 		dev.Mailer = d.auth.Mailer
 	}
+	d.devices = dev
 	if err := dev.Start(); err != nil {
 		return err
 	}
-	d.devices = dev
 	d.closers = append(d.closers, func() error { dev.Close(); return nil })
+	// The broker's pushes and revocation hooks are set before any listener
+	// opens, so no check-in can miss them.
+	if err := d.wireBroker(dev); err != nil {
+		return err
+	}
+	if err := d.startBroker(); err != nil {
+		return err
+	}
 	d.goJob(func() { dev.RunMaintenance(d.jobCtx, time.Minute) })
 	d.web.Devices = dev
 	api := deviceapi.New(dev, d.log.With("component", "deviceapi"))

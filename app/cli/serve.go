@@ -16,6 +16,7 @@ import (
 
 	"thinx/app/audit"
 	"thinx/app/auth"
+	"thinx/app/broker"
 	"thinx/app/certs"
 	"thinx/app/config"
 	"thinx/app/devices"
@@ -38,6 +39,7 @@ type daemon struct {
 	events    *events.Bus
 	transform *transform.Service
 	devices   *devices.Service
+	broker    *broker.Server
 
 	servers []*http.Server
 	jobs    sync.WaitGroup
