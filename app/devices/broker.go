@@ -83,13 +83,14 @@ func (s *Service) Notifications(ctx context.Context, ownerID string, openOnly bo
 // {"notification":{"response_type":"bool","response":true}} on the
 // device's topic. The device must be connected: answers are not retained.
 func (s *Service) Answer(ctx context.Context, ownerID string, notificationID int64, response string) error {
-	if s.Publisher == nil {
-		return app.Errorf(app.EINVALID, "Messages to devices are not available.")
-	}
 	return s.DB.Update(ctx, func(tx *store.Tx) error {
+		// Another owner's question is "not found" whether or not MQTT is on.
 		n, err := tx.Notification(ownerID, notificationID)
 		if err != nil {
 			return err
+		}
+		if s.Publisher == nil {
+			return app.Errorf(app.EINVALID, "Messages to devices are not available.")
 		}
 		if !n.AnsweredAt.IsZero() {
 			return app.Errorf(app.ECONFLICT, "This question has been answered already.")
