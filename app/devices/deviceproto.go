@@ -88,9 +88,10 @@ func (s *Service) deviceForKey(ctx context.Context, udid, owner, key, ip string)
 	if owner != "" && owner != d.OwnerID && owner != d.PrevOwnerID {
 		return nil, errAuth
 	}
-	err = s.checkKey(ctx, d.OwnerID, key, ip)
-	if err == errAuth && d.PrevOwnerID != "" && d.TransferKeyHash == hashKey(key) {
-		err = s.checkKey(ctx, d.PrevOwnerID, key, ip)
+	keyHash := hashKey(key)
+	err = s.checkKey(ctx, d.OwnerID, key, keyHash, ip)
+	if err == errAuth && d.PrevOwnerID != "" && d.TransferKeyHash == keyHash {
+		err = s.checkKey(ctx, d.PrevOwnerID, key, keyHash, ip)
 	}
 	if err != nil {
 		return nil, err

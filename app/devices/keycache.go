@@ -60,12 +60,13 @@ func (c *keyCache) forget(ownerID, keyHash string) {
 // cache's lifetime. Wire it to the auth service's OnKeyRevoked hook.
 func (s *Service) ForgetKey(ownerID, keyHash string) { s.keys.forget(ownerID, keyHash) }
 
-// checkKey verifies a device's key through the cache.
-func (s *Service) checkKey(ctx context.Context, ownerID, key, ip string) error {
+// checkKey verifies a device's key through the cache; keyHash is
+// hashKey(key), which every caller has at hand.
+func (s *Service) checkKey(ctx context.Context, ownerID, key, keyHash, ip string) error {
 	if key == "" {
 		return errAuth
 	}
-	err := s.keys.check(ctx, s.Keys, s.KeyCacheTTL, ownerID, key, hashKey(key), ip)
+	err := s.keys.check(ctx, s.Keys, s.KeyCacheTTL, ownerID, key, keyHash, ip)
 	if err != nil && app.ErrorCode(err) == app.EUNAUTHORIZED {
 		return errAuth
 	}

@@ -66,11 +66,12 @@ func hashKey(key string) string {
 }
 
 func (s *Service) register(ctx context.Context, key, ip string, reg *registration) ([]byte, error) {
-	keyOwner, err := s.verifyKey(ctx, key, ip, reg)
+	keyHash := hashKey(key)
+	keyOwner, err := s.verifyKey(ctx, key, keyHash, ip, reg)
 	if err != nil {
 		return nil, err
 	}
-	ck := &checkin{reg: reg, udid: reg.UDID, keyOwner: keyOwner, keyHash: hashKey(key), ip: ip, tfOwner: reg.Owner}
+	ck := &checkin{reg: reg, udid: reg.UDID, keyOwner: keyOwner, keyHash: keyHash, ip: ip, tfOwner: reg.Owner}
 	var d *app.Device
 	var replyOwner string
 	for attempt := 0; ; attempt++ {
@@ -104,8 +105,8 @@ func (s *Service) register(ctx context.Context, key, ip string, reg *registratio
 // verifyKey checks the key against the claimed owner. A device handed to a
 // new owner still carries its old owner's key until it is rebuilt; that
 // exact key keeps working for it (and only for it).
-func (s *Service) verifyKey(ctx context.Context, key, ip string, reg *registration) (string, error) {
-	err := s.checkKey(ctx, reg.Owner, key, ip)
+func (s *Service) verifyKey(ctx context.Context, key, keyHash, ip string, reg *registration) (string, error) {
+	err := s.checkKey(ctx, reg.Owner, key, keyHash, ip)
 	if err == nil {
 		return reg.Owner, nil
 	}
@@ -114,8 +115,8 @@ func (s *Service) verifyKey(ctx context.Context, key, ip string, reg *registrati
 	}
 	if reg.UDID != "" {
 		d, derr := s.DB.DeviceByUDID(ctx, reg.UDID)
-		if derr == nil && d.OwnerID == reg.Owner && d.PrevOwnerID != "" && d.TransferKeyHash == hashKey(key) {
-			if s.checkKey(ctx, d.PrevOwnerID, key, ip) == nil {
+		if derr == nil && d.OwnerID == reg.Owner && d.PrevOwnerID != "" && d.TransferKeyHash == keyHash {
+			if s.checkKey(ctx, d.PrevOwnerID, key, keyHash, ip) == nil {
 				return d.PrevOwnerID, nil
 			}
 		}

@@ -50,8 +50,7 @@ type flexStr string
 
 func (f *flexStr) UnmarshalJSON(b []byte) error {
 	if len(b) > 0 && b[0] == '"' {
-		var s string
-		err := json.Unmarshal(b, &s)
+		s, err := jsonString(b)
 		*f = flexStr(s)
 		return err
 	}
@@ -63,6 +62,17 @@ func (f *flexStr) UnmarshalJSON(b []byte) error {
 	}
 	*f = flexStr(b)
 	return nil
+}
+
+// jsonString decodes a JSON string literal; the common case, without
+// escapes, needs no second decoder.
+func jsonString(b []byte) (string, error) {
+	if len(b) >= 2 && bytes.IndexByte(b, '\\') < 0 {
+		return string(b[1 : len(b)-1]), nil
+	}
+	var s string
+	err := json.Unmarshal(b, &s)
+	return s, err
 }
 
 // flexNum is a number sent as a JSON number or as a numeric string ("-67").
@@ -77,7 +87,8 @@ func (f *flexNum) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	if len(b) > 0 && b[0] == '"' {
-		if err := json.Unmarshal(b, &s); err != nil {
+		var err error
+		if s, err = jsonString(b); err != nil {
 			return err
 		}
 		if s = strings.TrimSpace(s); s == "" {
