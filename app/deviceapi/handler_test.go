@@ -148,6 +148,12 @@ func TestDeviceAPIScenarios(t *testing.T) {
 	if err != nil || len(entries) != 1 {
 		t.Fatalf("audit entries in the device owner's log: %v, %v", entries, err)
 	}
+	if tok, err := s.db.PushToken(context.Background(), udidA); err != nil || tok != "fcm:token-1_x" {
+		t.Fatalf("stored push token %q, %v", tok, err)
+	}
+	if _, err := s.db.PushToken(context.Background(), udidB); app.ErrorCode(err) != app.ENOTFOUND {
+		t.Fatalf("a refused push token was stored: %v", err)
+	}
 	d, err := s.svc.Get(context.Background(), b.ID, udidB)
 	if err != nil || d.Checkins != 1 || d.OwnerID != b.ID {
 		t.Fatalf("Bob's device after the refused check-in: %+v, %v", d, err)

@@ -100,10 +100,14 @@ func New(db *store.DB, keys KeyChecker, bus *events.Bus, log *slog.Logger) *Serv
 		KeyCacheTTL: DefaultKeyCacheTTL}
 }
 
-// Start prepares the check-in statements and runs the group-commit writer.
+// Start marks every device offline (the broker has no sessions yet),
+// prepares the check-in statements and runs the group-commit writer.
 func (s *Service) Start() error {
 	if s.batch != nil {
 		return nil
+	}
+	if err := s.DB.ResetOnline(context.Background()); err != nil {
+		return err
 	}
 	stmts, err := s.DB.PrepareCheckins(context.Background())
 	if err != nil {

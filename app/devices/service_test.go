@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"thinx/app"
+	"thinx/app/devices"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -69,6 +70,11 @@ func TestListFilters(t *testing.T) {
 				}
 			}
 		})
+	}
+	dash, err := e.svc.Dashboard(ctx, o.ID)
+	mustf(t, err, "dashboard")
+	if dash.Devices != 3 || dash.Online != 1 || dash.Errors != 1 || dash.Warnings != 1 || dash.Stale != 2 {
+		t.Errorf("dashboard counts %+v", dash)
 	}
 	if _, _, err := e.svc.List(ctx, o.ID, app.DeviceFilter{Sort: "owner_id; DROP TABLE devices"}); app.ErrorCode(err) != app.EINVALID {
 		t.Fatalf("unknown sort: %v", err)
@@ -135,5 +141,21 @@ func TestOwnerEnvironment(t *testing.T) {
 	}
 	if err := e.svc.SetOwnerEnv(ctx, o.ID, []app.EnvVar{{Name: "bad-name", Value: "x"}}, ""); app.ErrorCode(err) != app.EINVALID {
 		t.Fatalf("bad name: %v", err)
+	}
+}
+
+// A restart finds no device online: the broker has no sessions yet.
+func TestStartResetsOnline(t *testing.T) {
+	e := newEnv(t)
+	o := e.owner("o")
+	ctx := context.Background()
+	udid := e.checkin(o, o.Key, regBody(o, "", "ok")).UDID
+	mustf(t, e.svc.SetOnline(ctx, o.ID, udid, true), "online")
+	e.svc.Close()
+	again := devices.New(e.db, e.auth, e.bus, nil)
+	mustf(t, again.Start(), "start")
+	defer again.Close()
+	if d, _ := again.Get(ctx, o.ID, udid); d.Online {
+		t.Fatal("device still online after a restart")
 	}
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 
 	"thinx/app"
@@ -230,18 +229,11 @@ func (db *DB) DeviceOwner(ctx context.Context, udid string) (string, []string, e
 	return owner, meshes, err
 }
 
-// OwnerDeviceUDIDs returns which of udids belong to ownerID, so bulk
-// actions can answer "not found" per device without a query each.
-func (tx *Tx) OwnerDeviceUDIDs(ownerID string, udids []string) (map[string]bool, error) {
-	out := map[string]bool{}
-	for _, u := range udids {
-		var one int
-		err := tx.tx.QueryRowContext(tx.ctx, `SELECT 1 FROM devices WHERE udid = ? AND owner_id = ?`, u, ownerID).Scan(&one)
-		if err == nil {
-			out[u] = true
-		} else if err != sql.ErrNoRows {
-			return nil, err
-		}
-	}
-	return out, nil
+// ResetOnline marks every device offline. At start the broker has no
+// sessions yet, so flags left from before a crash would be wrong.
+func (db *DB) ResetOnline(ctx context.Context) error {
+	return db.Update(ctx, func(tx *Tx) error {
+		_, err := tx.tx.ExecContext(tx.ctx, `UPDATE devices SET online = 0 WHERE online = 1`)
+		return err
+	})
 }

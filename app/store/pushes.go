@@ -36,12 +36,6 @@ func (tx *Tx) QueueConfigPush(ownerID string, p *app.ConfigPush) error {
 	return err
 }
 
-// PendingConfigPushes returns a device's undelivered configuration
-// messages, oldest first.
-func (db *DB) PendingConfigPushes(ctx context.Context, ownerID, udid string) ([]*app.ConfigPush, error) {
-	return db.configPushes(ctx, `WHERE owner_id = ? AND udid = ? AND delivered_at = 0 ORDER BY id`, ownerID, udid)
-}
-
 // ConfigPushes returns a device's latest configuration messages, newest
 // first, delivered or not.
 func (db *DB) ConfigPushes(ctx context.Context, ownerID, udid string, limit int) ([]*app.ConfigPush, error) {
