@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"thinx/app"
+	"thinx/app/devices"
 	"thinx/app/store"
 )
 
@@ -205,5 +206,31 @@ func TestRevokedKeyStopsCheckins(t *testing.T) {
 				t.Fatalf("revoked key accepted: %d %s", status, out)
 			}
 		})
+	}
+}
+
+// offers stands in for the update decision of the OTA feature, which is
+// built elsewhere; here only the reply format matters.
+type offers struct{ offer *devices.UpdateOffer }
+
+func (o offers) Offer(context.Context, *app.Device) (*devices.UpdateOffer, error) {
+	return o.offer, nil
+}
+
+func TestUpdateOfferReply(t *testing.T) {
+	e := newEnv(t)
+	o := e.owner("o")
+	ott := strings.Repeat("ab", 32)
+	e.svc.Updates = offers{&devices.UpdateOffer{OTT: ott, Version: "1.2.0"}}
+	out, status := e.svc.RegisterJSON(context.Background(), o.Key, "", regBody(o, "", "ok"))
+	want := `"status":"FIRMWARE_UPDATE","alias":`
+	if status != 200 || !strings.Contains(string(out), want) || !strings.Contains(string(out), `"ott":"`+ott+`","version":"1.2.0","timestamp":`) ||
+		strings.Contains(string(out), `"owner"`) || !strings.HasSuffix(string(out), "}}") || strings.Index(string(out), "}}") != len(out)-2 {
+		t.Fatalf("reply %s", out)
+	}
+	// An offer that would not fit is dropped, not sent truncated.
+	e.svc.Updates = offers{&devices.UpdateOffer{OTT: ott, Version: strings.Repeat("9", 400)}}
+	if r := e.checkin(o, o.Key, regBody(o, "", "ok")); r.Status != "OK" {
+		t.Fatalf("oversized offer sent: %+v", r)
 	}
 }

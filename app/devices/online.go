@@ -12,13 +12,15 @@ func deviceTopic(ownerID, udid string) string { return "/" + ownerID + "/" + udi
 
 // SetOnline records a broker connect or disconnect of an owner's device.
 // On connect it also delivers the configuration pushes waiting for it.
+// The write shares the check-in group commit: after a broker restart every
+// device reconnects at once.
 func (s *Service) SetOnline(ctx context.Context, ownerID, udid string, online bool) error {
 	var d *app.Device
-	err := s.DB.Update(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(tx *store.Tx) error {
 		var err error
-		d, err = tx.SetDeviceOnline(ownerID, udid, online)
+		d, err = s.stmts.SetDeviceOnline(tx, ownerID, udid, online)
 		return err
-	})
+	}, nil)
 	if err != nil {
 		return err
 	}
@@ -35,6 +37,9 @@ func (s *Service) SetOnline(ctx context.Context, ownerID, udid string, online bo
 func (s *Service) DeviceConnected(ctx context.Context, ownerID, udid string) error {
 	if s.Publisher == nil {
 		return nil
+	}
+	if waiting, err := s.DB.HasPendingConfig(ctx, ownerID, udid); err != nil || !waiting {
+		return err
 	}
 	var claimed []*app.ConfigPush
 	err := s.DB.Update(ctx, func(tx *store.Tx) error {

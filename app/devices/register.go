@@ -97,6 +97,10 @@ func (s *Service) register(ctx context.Context, key, ip string, reg *registratio
 		if offer, err = s.Updates.Offer(ctx, d); err != nil {
 			s.Log.Error("update decision", "udid", d.UDID, "err", err)
 			offer = nil
+		} else if offer != nil && (!app.IsHex64(offer.OTT) || len(offer.Version) > MaxOfferVersion) {
+			// The reply must stay under what the libraries read.
+			s.Log.Error("update offer does not fit the reply", "udid", d.UDID, "version_len", len(offer.Version))
+			offer = nil
 		}
 	}
 	return registrationReply(d, replyOwner, offer, d.LastCheckin.Unix()), nil

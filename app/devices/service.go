@@ -39,8 +39,12 @@ type Mailer interface {
 // UpdateOffer is a firmware update waiting for a device.
 type UpdateOffer struct {
 	OTT     string // one-time token, 64 hex
-	Version string
+	Version string // at most MaxOfferVersion bytes
 }
+
+// MaxOfferVersion bounds the version in an offer, so the reply stays under
+// the 512 bytes the device libraries read.
+const MaxOfferVersion = 32
 
 // Updates decides whether an update waits for a device at check-in. The
 // OTA feature implements it; nil means never.

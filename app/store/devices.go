@@ -153,13 +153,20 @@ func (p *Prepared) SaveStatus(tx *Tx, d *app.Device) error {
 	return tx.exec1p(p, "Device", qSaveStatus, d.Status, d.StatusText, d.Level, d.StatusError, d.ErrorDay, ms(tx.now), d.UDID, d.OwnerID)
 }
 
-// SetDeviceOnline records a broker connect or disconnect.
+const qSetOnline = `UPDATE devices SET online = ?, online_at = ? WHERE udid = ? AND owner_id = ?`
+
+// SetDeviceOnline records a broker connect or disconnect and returns the
+// device.
 func (tx *Tx) SetDeviceOnline(ownerID, udid string, online bool) (*app.Device, error) {
-	if err := tx.exec1("Device", `UPDATE devices SET online = ?, online_at = ? WHERE udid = ? AND owner_id = ?`,
-		online, ms(tx.now), udid, ownerID); err != nil {
+	return (*Prepared)(nil).SetDeviceOnline(tx, ownerID, udid, online)
+}
+
+// SetDeviceOnline records a broker connect or disconnect.
+func (p *Prepared) SetDeviceOnline(tx *Tx, ownerID, udid string, online bool) (*app.Device, error) {
+	if err := tx.exec1p(p, "Device", qSetOnline, online, ms(tx.now), udid, ownerID); err != nil {
 		return nil, err
 	}
-	return tx.Device(ownerID, udid)
+	return p.Device(tx, ownerID, udid)
 }
 
 func (tx *Tx) setTags(ownerID, udid string, tags []string) error {

@@ -16,7 +16,7 @@ type Prepared struct {
 }
 
 // checkinQueries are the statements every check-in or status runs.
-var checkinQueries = []string{qDeviceByUDID, qOwnerDevice, qSaveCheckin, qSaveIndexed, qSaveStatus, qSavepoint, qRollbackTo,
+var checkinQueries = []string{qDeviceByUDID, qOwnerDevice, qSaveCheckin, qSaveIndexed, qSaveStatus, qSetOnline, qSavepoint, qRollbackTo,
 	qRelease, qInsertCheckin, qTrimCheckins, qAddDailyStats}
 
 // PrepareCheckins prepares the check-in statements. It needs the write

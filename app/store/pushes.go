@@ -36,6 +36,15 @@ func (tx *Tx) QueueConfigPush(ownerID string, p *app.ConfigPush) error {
 	return err
 }
 
+// HasPendingConfig reports whether configuration messages wait for a
+// device, so a connect without any costs no write.
+func (db *DB) HasPendingConfig(ctx context.Context, ownerID, udid string) (bool, error) {
+	var n int
+	err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM config_pushes WHERE udid = ? AND delivered_at = 0 AND owner_id = ?`,
+		udid, ownerID).Scan(&n)
+	return n > 0, err
+}
+
 // ConfigPushes returns a device's latest configuration messages, newest
 // first, delivered or not.
 func (db *DB) ConfigPushes(ctx context.Context, ownerID, udid string, limit int) ([]*app.ConfigPush, error) {
