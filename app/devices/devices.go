@@ -128,10 +128,8 @@ func (s *Service) Delete(ctx context.Context, ownerID, udid, ip string) error {
 	var d *app.Device
 	err := s.DB.Update(ctx, func(tx *store.Tx) error {
 		var err error
-		if d, err = s.deleteDevice(tx, ownerID, udid, ip); err != nil {
-			return err
-		}
-		return nil
+		d, err = s.deleteDevice(tx, ownerID, udid, ip)
+		return err
 	})
 	if err != nil {
 		return err

@@ -92,18 +92,25 @@ func (s *Service) register(ctx context.Context, key, ip string, reg *registratio
 		return nil, s.refused(ctx, ck, err)
 	}
 	s.publish("checkin", d)
-	var offer *UpdateOffer
-	if s.Updates != nil {
-		if offer, err = s.Updates.Offer(ctx, d); err != nil {
-			s.Log.Error("update decision", "udid", d.UDID, "err", err)
-			offer = nil
-		} else if offer != nil && (!app.IsHex64(offer.OTT) || len(offer.Version) > MaxOfferVersion) {
-			// The reply must stay under what the libraries read.
-			s.Log.Error("update offer does not fit the reply", "udid", d.UDID, "version_len", len(offer.Version))
-			offer = nil
-		}
+	return registrationReply(d, replyOwner, s.offer(ctx, d), d.LastCheckin.Unix()), nil
+}
+
+// offer asks the update decision whether firmware waits for the device. A
+// failing decision or an offer that would not fit the reply means none.
+func (s *Service) offer(ctx context.Context, d *app.Device) *UpdateOffer {
+	if s.Updates == nil {
+		return nil
 	}
-	return registrationReply(d, replyOwner, offer, d.LastCheckin.Unix()), nil
+	offer, err := s.Updates.Offer(ctx, d)
+	switch {
+	case err != nil:
+		s.Log.Error("update decision", "udid", d.UDID, "err", err)
+		return nil
+	case offer != nil && (!app.IsHex64(offer.OTT) || len(offer.Version) > MaxOfferVersion):
+		s.Log.Error("update offer does not fit the reply", "udid", d.UDID, "version_len", len(offer.Version))
+		return nil
+	}
+	return offer
 }
 
 // verifyKey checks the key against the claimed owner. A device handed to a
