@@ -37,9 +37,9 @@ type Bar struct {
 
 // Chart geometry in viewBox units; the SVG scales to its container.
 const (
-	chartW, chartH       = 600.0, 180.0
-	chartLeft, chartBase = 44.0, 150.0
-	chartTop             = 10.0
+	chartW, chartH       = 600.0, 172.0
+	chartLeft, chartBase = 56.0, 146.0
+	chartTop             = 16.0
 )
 
 // BarChart renders c as an <svg>. An empty chart says so instead.
@@ -96,7 +96,12 @@ func (c Chart) write(b *strings.Builder) {
 			esc(tip), x, chartTop, slot-gap, chartBase-chartTop)
 		fmt.Fprintf(b, `<rect class="bar" x="%.1f" y="%.1f" width="%.1f" height="%.1f"/></g>`, x, chartBase-h, slot-gap, h)
 		if i%every == 0 && bar.Label != "" {
-			fmt.Fprintf(b, `<text class="axis" x="%.1f" y="%g" text-anchor="middle">%s</text>`, x+(slot-gap)/2, chartBase+18, esc(bar.Label))
+			// A label near the right edge ends there instead of spilling out.
+			lx, anchor := x+(slot-gap)/2, "middle"
+			if lx > chartW-40 {
+				lx, anchor = chartW, "end"
+			}
+			fmt.Fprintf(b, `<text class="axis" x="%.1f" y="%g" text-anchor="%s">%s</text>`, lx, chartBase+20, anchor, esc(bar.Label))
 		}
 	}
 	fmt.Fprintf(b, `<line class="base" x1="%g" y1="%g" x2="%g" y2="%g"/></svg></figure>`, chartLeft, chartBase, chartW, chartBase)

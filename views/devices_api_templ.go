@@ -97,20 +97,20 @@ func APIView(p APIPage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, ":$KEY ")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, ":$KEY '")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var7 string
 			templ_7745c5c3_Var7, templ_7745c5c3_Err = templ.JoinStringErrs(p.Base)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/devices_api.templ`, Line: 19, Col: 57}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/devices_api.templ`, Line: 19, Col: 58}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var7))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "/api/v1/devices?status=error</pre><p class=\"hint\">A browser that is logged in to the console may call the API too. Requests from other sites are refused.</p></div><div class=\"panel\"><h2>Endpoints</h2><div class=\"table-wrap\"><table><thead><tr><th>Request</th><th>Does</th></tr></thead> <tbody><tr><td><code>GET /api/v1/devices</code></td><td>Lists devices: <code>q</code>, <code>tag</code>, <code>platform</code>, <code>status</code>, <code>online</code>, <code>stale</code>, <code>mesh</code>, <code>sort</code>, <code>page</code>, <code>per_page</code>.</td></tr><tr><td><code>GET /api/v1/devices/&lbrace;udid&rbrace;</code></td><td>One device with its meshes and environment (secrets masked).</td></tr><tr><td><code>PATCH /api/v1/devices/&lbrace;udid&rbrace;</code></td><td>Changes alias, description, category, icon, tags, auto_update, timezone_abbr, timezone_offset, lat and lon, env.</td></tr><tr><td><code>DELETE /api/v1/devices/&lbrace;udid&rbrace;</code></td><td>Revokes the device.</td></tr><tr><td><code>POST /api/v1/devices/&lbrace;udid&rbrace;/configuration</code></td><td>Pushes a configuration: <code>owner_env</code>, <code>device_env</code>, <code>values</code>.</td></tr></tbody></table></div><p class=\"hint\">Errors come back as <code>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "/api/v1/devices?status=error'</pre><p class=\"hint\">A browser that is logged in to the console may call the API too. Requests from other sites are refused.</p></div><div class=\"panel\"><h2>Endpoints</h2><div class=\"table-wrap\"><table><thead><tr><th>Request</th><th>Does</th></tr></thead> <tbody><tr><td><code>GET /api/v1/devices</code></td><td>Lists devices: <code>q</code>, <code>tag</code>, <code>platform</code>, <code>status</code>, <code>online</code>, <code>stale</code>, <code>mesh</code>, <code>sort</code>, <code>page</code>, <code>per_page</code>.</td></tr><tr><td><code>GET /api/v1/devices/&lbrace;udid&rbrace;</code></td><td>One device with its meshes and environment (secrets masked).</td></tr><tr><td><code>PATCH /api/v1/devices/&lbrace;udid&rbrace;</code></td><td>Changes alias, description, category, icon, tags, auto_update, timezone_abbr, timezone_offset, lat and lon, env.</td></tr><tr><td><code>DELETE /api/v1/devices/&lbrace;udid&rbrace;</code></td><td>Revokes the device.</td></tr><tr><td><code>POST /api/v1/devices/&lbrace;udid&rbrace;/configuration</code></td><td>Pushes a configuration: <code>owner_env</code>, <code>device_env</code>, <code>values</code>.</td></tr></tbody></table></div><p class=\"hint\">Errors come back as <code>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

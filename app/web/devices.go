@@ -96,7 +96,7 @@ func listURL(v views.DeviceQuery, sort string, page, perPage int) string {
 func deviceColumns(v views.DeviceQuery, perPage int) []views.DeviceColumn {
 	cols := []struct{ label, asc, desc, class string }{
 		{"Name", "alias", "-alias", ""}, {"Status", "level", "", ""}, {"Last check-in", "last_checkin", "-last_checkin", ""},
-		{"Firmware", "", "", "opt"}, {"Platform", "platform", "", "opt"}, {"Online", "", "", ""}, {"Tags", "", "", "opt"},
+		{"Firmware", "", "", "opt"}, {"Platform", "platform", "", "opt"}, {"Online", "", "", "opt"}, {"Tags", "", "", "opt"},
 	}
 	out := make([]views.DeviceColumn, 0, len(cols))
 	for _, c := range cols {
@@ -145,6 +145,9 @@ func (s *Server) devices(w http.ResponseWriter, r *http.Request) {
 		p.NextURL = listURL(v, v.Sort, f.Page+1, f.PerPage)
 	}
 	if r.Header.Get("HX-Request") == "true" && r.Header.Get("HX-Target") == "device-list" {
+		// The address bar gets the short form of the filter, not every
+		// empty field of the form.
+		w.Header().Set("HX-Push-Url", listURL(v, v.Sort, f.Page, f.PerPage))
 		s.render(w, r, http.StatusOK, views.DeviceList(p))
 		return
 	}

@@ -68,11 +68,21 @@ func TestDeviceListSortAndStale(t *testing.T) {
 	order("/devices?sort=-alias", "Greenhouse", "Garage door", "Cellar pump")
 	order("/devices?sort=level", "Cellar pump", "Garage door", "Greenhouse")
 
+	// htmx gets the table with the sort the filter form sends next, and a
+	// short address for the address bar.
+	res := ann.do("GET", "/devices?q=e&tag=&platform=&status=&online=&mesh=&sort=-alias", nil, map[string]string{"HX-Request": "true", "HX-Target": "device-list"})
+	if got := res.header.Get("HX-Push-Url"); got != "/devices?q=e&sort=-alias" {
+		t.Errorf("HX-Push-Url %q", got)
+	}
+	if !strings.Contains(res.body, `<input type="hidden" name="sort" value="-alias" form="filter">`) {
+		t.Errorf("the table does not carry its sort:\n%s", excerpt(res.body))
+	}
+
 	// Two days without a check-in make a device stale; one checks in again.
 	f.clock.Add(49 * time.Hour)
 	f.checkin(f.ann.ID, f.annKey, f.green, "Greenhouse", "Temp 22C", "5CCF7F0000A1")
 	order("/devices?sort=last_checkin", "Greenhouse", "Cellar pump")
-	res := ann.get("/devices?stale=1")
+	res = ann.get("/devices?stale=1")
 	if !strings.Contains(res.body, "1–2 of 2") || strings.Contains(res.body, ">Greenhouse</a>") || !strings.Contains(res.body, `<span class="badge warning">stale</span>`) {
 		t.Errorf("stale filter:\n%s", excerpt(res.body))
 	}
