@@ -46,7 +46,12 @@ func (d *daemon) wireBroker(dev *devices.Service) error {
 		brk.Invalidate(udid)
 		brk.DisconnectDevice(udid)
 	}
-	d.auth.OnKeyRevoked = brk.DisconnectKey
+	// A revoked key stops working at once: over HTTP (the registry caches
+	// verified keys for a second) and over MQTT (live sessions end).
+	d.auth.OnKeyRevoked = func(ownerID, keyHash string) {
+		dev.ForgetKey(ownerID, keyHash)
+		brk.DisconnectKey(ownerID, keyHash)
+	}
 	d.broker = brk
 	return nil
 }

@@ -64,6 +64,7 @@ func Run(ctx context.Context, args []string, getenv Env, stdin io.Reader, stdout
 // extraCommands are subcommands added by feature files of this package.
 var extraCommands = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) int{
 	"transformer": runTransformer,
+	"simulate":    runSimulate,
 }
 
 func extraCommand(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer) (int, bool) {
