@@ -36,14 +36,23 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request) {
 			s.bulkError(w, r, err)
 			return
 		}
-		redirect(w, r, "/devices#transfers", "ok", "Offered "+plural(len(t.Devices), "device")+" to "+t.ToEmail+". They stay yours until accepted.")
+		redirect(w, r, "/devices", "ok", "Offered "+plural(len(t.Devices), "device")+" to "+t.ToEmail+". They stay yours until accepted.")
 		return
 	}
 	if !known {
 		s.error(w, r, app.Errorf(app.EINVALID, "Unknown action %q.", action))
 		return
 	}
-	p := views.BulkResultPage{Page: s.page(r, "/devices", title), Action: title}
+	p := views.BulkResultPage{Page: s.page(r, "/devices", title), Action: title, Names: map[string]string{}}
+	// Names are read before the action, so revoked devices keep theirs.
+	names, err := s.DB.DeviceChoices(ctx, o.ID, app.MaxBulkDevices)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	for _, n := range names {
+		p.Names[n[0]] = n[1]
+	}
 	if action == "delete" && f.Get("confirm") == "" {
 		p.Confirm = udids
 		s.render(w, r, http.StatusOK, views.BulkResultView(p))
@@ -58,7 +67,6 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request) {
 	case "mesh":
 		a.MeshID = f.Get("mesh")
 	case "config":
-		var err error
 		if a.Config, err = configForm(f); err != nil {
 			s.bulkError(w, r, err)
 			return

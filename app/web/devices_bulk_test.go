@@ -18,7 +18,7 @@ func TestBulkActions(t *testing.T) {
 	}
 	run(t, f.env, f.clients, []scenario{
 		{name: "tags", as: "ann", method: "POST", path: "/devices/bulk", form: url.Values{"udid": both, "action": {"tags"}, "tags": {"cellar, wet"}},
-			status: 200, want: []string{"Set tags", `<div class="stat">2<small>done</small>`, `<div class="stat">0<small>failed</small>`, f.green, f.cellar}},
+			status: 200, want: []string{"Set tags", `<div class="stat">2<small>done</small>`, `<div class="stat">0<small>failed</small>`, ">Greenhouse</a>", ">Cellar pump</a>", f.green[:8]}},
 		{name: "auto update on", as: "ann", method: "POST", path: "/devices/bulk", form: url.Values{"udid": both, "action": {"auto_update_on"}},
 			status: 200, want: []string{"Turn automatic updates on", `<div class="stat">2<small>done</small>`}},
 		{name: "mesh", as: "ann", method: "POST", path: "/devices/bulk", form: url.Values{"udid": both, "action": {"mesh"}, "mesh": {mesh.ID}},
@@ -30,7 +30,7 @@ func TestBulkActions(t *testing.T) {
 		{name: "a malformed UDID fails alone", as: "ann", method: "POST", path: "/devices/bulk", form: url.Values{"udid": {f.garage, "nope"}, "action": {"auto_update_off"}},
 			status: 200, want: []string{`<div class="stat">1<small>failed</small>`}},
 		{name: "revoke asks first", as: "ann", method: "POST", path: "/devices/bulk", form: url.Values{"udid": {f.garage}, "action": {"delete"}},
-			status: 200, want: []string{"Revoke these 1 devices?", `name="confirm" value="1"`, f.garage}},
+			status: 200, want: []string{"Revoke 1 device?", `name="confirm" value="1"`, `name="udid" value="` + f.garage + `"`, ">Garage door</a>"}},
 		{name: "nothing ticked", as: "ann", method: "POST", path: "/devices/bulk", form: url.Values{"action": {"tags"}}, status: 303, location: "/devices"},
 		{name: "unknown action", as: "ann", method: "POST", path: "/devices/bulk", form: url.Values{"udid": both, "action": {"explode"}}, status: 422, want: []string{"Unknown action"}},
 		{name: "bad tags", as: "ann", method: "POST", path: "/devices/bulk", form: url.Values{"udid": both, "action": {"tags"}, "tags": {"a b"}}, status: 303},
@@ -50,7 +50,7 @@ func TestBulkActions(t *testing.T) {
 		t.Fatal("revoked before confirming")
 	}
 	res := ann.post("/devices/bulk", url.Values{"udid": {f.garage, f.bobDev}, "action": {"delete"}, "confirm": {"1"}})
-	if res.status != 200 || !strings.Contains(res.body, `<div class="stat">1<small>done</small>`) {
+	if res.status != 200 || !strings.Contains(res.body, `<div class="stat">1<small>done</small>`) || !strings.Contains(res.body, ">Garage door</a>") || strings.Contains(res.body, "Bobs hidden sensor") {
 		t.Fatalf("confirmed revoke: %d", res.status)
 	}
 	if _, err := f.dev.Get(context.Background(), f.ann.ID, f.garage); err == nil {

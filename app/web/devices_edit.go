@@ -108,13 +108,13 @@ func (s *Server) saveDeviceEnv(w http.ResponseWriter, r *http.Request) {
 		_, err = s.Devices.Update(r.Context(), owner(r).ID, udid, app.DeviceUpdate{Env: &vars}, s.clientIP(r))
 	}
 	if app.ErrorCode(err) == app.EINVALID {
-		redirect(w, r, "/devices/"+udid+"#env-h", "error", app.ErrorMessage(err))
+		redirect(w, r, "/devices/"+udid, "error", app.ErrorMessage(err))
 		return
 	} else if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	redirect(w, r, "/devices/"+udid+"#env-h", "ok", "Variables saved.")
+	redirect(w, r, "/devices/"+udid, "ok", "Variables saved.")
 }
 
 // pushDeviceConfig pushes to one device. The device is looked up first, so
@@ -128,7 +128,7 @@ func (s *Server) pushDeviceConfig(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	back := "/devices/" + udid + "#config-h"
+	back := "/devices/" + udid
 	req, err := configForm(r.PostForm)
 	var res app.BulkResult
 	if err == nil {
