@@ -68,6 +68,11 @@ func TestOwnerAPI(t *testing.T) {
 		{name: "delete bob's device", method: "DELETE", path: "/api/v1/devices/" + f.bobDev, header: bearer, status: 404},
 		{name: "delete", method: "DELETE", path: "/api/v1/devices/" + f.garage, header: bearer, status: 200, want: []string{`"success":true`}},
 		{name: "delete again", method: "DELETE", path: "/api/v1/devices/" + f.garage, header: bearer, status: 404},
+		{name: "cross-site PATCH with the session", as: "ann", method: "PATCH", path: dev, header: map[string]string{"Content-Type": "application/json", "Origin": "http://evil.example"},
+			body: `{"alias":"pwned"}`, status: 403, want: []string{"sent from another site"}},
+		{name: "cross-site DELETE with the session", as: "ann", method: "DELETE", path: dev, header: map[string]string{"Sec-Fetch-Site": "cross-site"}, status: 403},
+		{name: "cross-site push with a key", method: "POST", path: dev + "/configuration", header: map[string]string{"Authorization": "Bearer " + f.annKey, "X-Thinx-Owner": f.ann.ID, "Content-Type": "application/json", "Origin": "http://evil.example"},
+			body: `{"values":{"A":"1"}}`, status: 403},
 		{name: "description", path: "/api/v1/openapi.yaml", status: 200, want: []string{"openapi: 3.0.3", "/api/v1/devices/{udid}/configuration", "X-Thinx-Owner"}},
 		{name: "API page", as: "ann", path: "/api", status: 200, want: []string{`href="/api/v1/openapi.yaml"`, f.ann.ID, "Authorization: Bearer"}},
 	})

@@ -10,6 +10,7 @@ import (
 
 	"thinx/app"
 	"thinx/app/events"
+	"thinx/app/web"
 )
 
 // stream is an open event stream read line by line in the background.
@@ -163,6 +164,29 @@ func TestDeviceEventsSlowTabIsDropped(t *testing.T) {
 			}
 		case <-deadline:
 			t.Fatal("the stream did not end after the subscriber was dropped")
+		}
+	}
+}
+
+// TestDeviceEventsHeartbeat: an idle stream gets a comment now and then,
+// so proxies keep it open. Not parallel: it shortens a package setting.
+func TestDeviceEventsHeartbeat(t *testing.T) {
+	defer web.SetHeartbeat(20 * time.Millisecond)()
+	f := newFleet(t)
+	s := f.clients["ann"].stream(t, "/devices/events")
+	pings := 0
+	deadline := time.After(5 * time.Second)
+	for pings < 3 {
+		select {
+		case l, open := <-s.lines:
+			if !open {
+				t.Fatal("the stream ended")
+			}
+			if l == ": ping" {
+				pings++
+			}
+		case <-deadline:
+			t.Fatalf("%d heartbeats in 5 s", pings)
 		}
 	}
 }
