@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,8 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+
+	"thinx/views"
 )
 
 // maxAPIBody bounds every owner API request body.
@@ -143,4 +146,22 @@ func (s *Server) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	s.error(w, r, err)
+}
+
+// openAPISpec describes the owner API; it is served as written.
+//
+//go:embed api_openapi.yaml
+var openAPISpec []byte
+
+// openAPI serves the API description. It holds nothing secret, so scripts
+// and tools may fetch it without credentials.
+func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	_, _ = w.Write(openAPISpec)
+}
+
+// apiPage explains the owner API and links its description.
+func (s *Server) apiPage(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, views.APIView(views.APIPage{Page: s.page(r, "", "Owner API"), Base: s.baseURL(r)}))
 }
