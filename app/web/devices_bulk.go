@@ -81,6 +81,12 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, views.BulkResultView(p))
 }
 
+// bulkAgain answers a reload of a bulk summary, whose address the browser
+// keeps: the action is not repeated, the list is shown.
+func (s *Server) bulkAgain(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, "/devices", http.StatusSeeOther)
+}
+
 // bulkError sends a mistake the person can fix back to the list.
 func (s *Server) bulkError(w http.ResponseWriter, r *http.Request, err error) {
 	switch app.ErrorCode(err) {

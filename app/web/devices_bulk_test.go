@@ -31,6 +31,7 @@ func TestBulkActions(t *testing.T) {
 			status: 200, want: []string{`<div class="stat">1<small>failed</small>`}},
 		{name: "revoke asks first", as: "ann", method: "POST", path: "/devices/bulk", form: url.Values{"udid": {f.garage}, "action": {"delete"}},
 			status: 200, want: []string{"Revoke 1 device?", `name="confirm" value="1"`, `name="udid" value="` + f.garage + `"`, ">Garage door</a>"}},
+		{name: "a reload of the summary shows the list", as: "ann", path: "/devices/bulk", status: 303, location: "/devices"},
 		{name: "nothing ticked", as: "ann", method: "POST", path: "/devices/bulk", form: url.Values{"action": {"tags"}}, status: 303, location: "/devices"},
 		{name: "unknown action", as: "ann", method: "POST", path: "/devices/bulk", form: url.Values{"udid": both, "action": {"explode"}}, status: 422, want: []string{"Unknown action"}},
 		{name: "bad tags", as: "ann", method: "POST", path: "/devices/bulk", form: url.Values{"udid": both, "action": {"tags"}, "tags": {"a b"}}, status: 303},

@@ -11,6 +11,7 @@ func (s *Server) deviceRoutes(mux *http.ServeMux) {
 
 	mux.HandleFunc("GET /devices", s.requireOwner(s.devices))
 	mux.HandleFunc("GET /devices/events", s.requireOwner(s.deviceEvents))
+	mux.HandleFunc("GET /devices/bulk", s.requireOwner(s.bulkAgain))
 	mux.HandleFunc("POST /devices/bulk", s.requireOwner(s.form(s.bulk)))
 	mux.HandleFunc("GET /devices/{udid}", s.requireOwner(s.device))
 	mux.HandleFunc("POST /devices/{udid}", s.requireOwner(s.form(s.saveDevice)))
