@@ -112,7 +112,7 @@ func (c Chart) write(b *strings.Builder) {
 func niceCeil(floor, top float64) float64 {
 	span := top - floor
 	if span <= 0 {
-		return floor + 1
+		return floor + 2 // whole-number labels: 0, 1, 2
 	}
 	p := math.Pow(10, math.Floor(math.Log10(span)))
 	for _, m := range []float64{1, 2, 5, 10} {
