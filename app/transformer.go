@@ -8,7 +8,8 @@ import (
 
 // MaxTransformerSource bounds a transformer's source: a status transformer
 // is a small function, and the source travels to a worker on every compile.
-const MaxTransformerSource = 64 << 10
+// It leaves room in the console's 64 KB form limit for the other fields.
+const MaxTransformerSource = 60 << 10
 
 // Transformer is an owner's status transformer: a Go function that turns a
 // raw device status into text a person reads.

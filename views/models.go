@@ -44,6 +44,7 @@ var Sections = []Section{
 	{"/sources", "Sources", false, "Git repositories you attach to devices will be listed here; pushes to them start builds."},
 	{"/builds", "Builds", false, "Builds of your sources will appear here, with their logs and firmware artifacts."},
 	{"/rollouts", "Rollouts", false, "Staged over-the-air updates of your devices will appear here."},
+	{"/mqtt", "MQTT", false, ""},
 	{"/transformers", "Transformers", false, "Status transformers (small Go functions that turn raw status bytes into readable text) will be edited here."},
 	{"/environment", "Environment", false, "Environment variables injected into builds and pushed to devices will be managed here."},
 	{"/keys", "API keys", false, ""},

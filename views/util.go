@@ -50,3 +50,22 @@ func StatusBadge(s string) string { return app.StatusLevel(s) }
 
 // StatusText is a status without its markers.
 func StatusText(s string) string { return app.StripStatusMarkers(s) }
+
+func ownerShort(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}
+
+func bridgeClass(state string) string {
+	switch state {
+	case "connected":
+		return "ok"
+	case "reconnecting":
+		return "error"
+	case "connecting":
+		return "warning"
+	}
+	return ""
+}

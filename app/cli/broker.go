@@ -53,6 +53,7 @@ func (d *daemon) wireBroker(dev *devices.Service) error {
 		brk.DisconnectKey(ownerID, keyHash)
 	}
 	d.broker = brk
+	d.web.Broker = brk
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"thinx/app"
+	"thinx/app/events"
 	"thinx/views"
 )
 
@@ -20,9 +21,30 @@ var sseHeartbeat = 25 * time.Second
 
 // deviceEvents streams the owner's device changes as server-sent events:
 // "device-<udid>" with the re-rendered table row as data, which htmx swaps
-// in place. The stream ends when the browser goes away or the bus drops a
-// subscriber that fell behind; the browser then reconnects.
+// in place.
 func (s *Server) deviceEvents(w http.ResponseWriter, r *http.Request) {
+	var buf bytes.Buffer
+	s.stream(w, r, func(ev events.Event) (string, string, error) {
+		d, isDevice := ev.Data.(*app.Device)
+		if !isDevice || !app.IsUDID(ev.Subject) {
+			return "", "", nil
+		}
+		buf.Reset()
+		var err error
+		if ev.Kind == "revoked" || d.OwnerID != owner(r).ID {
+			err = views.DeviceGoneRow(ev.Subject).Render(r.Context(), &buf)
+		} else {
+			err = views.DeviceRowView(views.DeviceRow{D: d, Stale: s.Devices.Stale(d)}).Render(r.Context(), &buf)
+		}
+		return "device-" + ev.Subject, buf.String(), err
+	})
+}
+
+// stream sends the owner's events as server-sent events, each turned into
+// a named event by render (an empty name skips it). It ends when the
+// browser goes away or the bus drops a subscriber that fell behind; the
+// browser then reconnects.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, render func(events.Event) (name, data string, err error)) {
 	if s.Events == nil {
 		s.error(w, r, app.Errorf(app.ENOTIMPLEMENTED, "Live updates are off."))
 		return
@@ -46,7 +68,6 @@ func (s *Server) deviceEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	tick := time.NewTicker(sseHeartbeat)
 	defer tick.Stop()
-	var buf bytes.Buffer
 	for {
 		select {
 		case <-r.Context().Done():
@@ -59,22 +80,15 @@ func (s *Server) deviceEvents(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				return // dropped as too slow
 			}
-			d, isDevice := ev.Data.(*app.Device)
-			if !isDevice || !app.IsUDID(ev.Subject) {
-				continue
-			}
-			buf.Reset()
-			var err error
-			if ev.Kind == "revoked" || d.OwnerID != owner(r).ID {
-				err = views.DeviceGoneRow(ev.Subject).Render(r.Context(), &buf)
-			} else {
-				err = views.DeviceRowView(views.DeviceRow{D: d, Stale: s.Devices.Stale(d)}).Render(r.Context(), &buf)
-			}
+			name, data, err := render(ev)
 			if err != nil {
-				s.Log.Error("render device row", "err", err)
+				s.Log.Error("render live event", "kind", ev.Kind, "err", err)
 				return
 			}
-			if writeEvent(w, "device-"+ev.Subject, buf.String()) != nil || rc.Flush() != nil {
+			if name == "" {
+				continue
+			}
+			if writeEvent(w, name, data) != nil || rc.Flush() != nil {
 				return
 			}
 		}

@@ -12,7 +12,7 @@ import (
 
 // featurePages are sections whose feature serves a real page, so they no
 // longer show the "nothing here yet" text.
-var featurePages = map[string]bool{"/": true, "/devices": true, "/environment": true}
+var featurePages = map[string]bool{"/": true, "/devices": true, "/environment": true, "/transformers": true}
 
 // adminDevices are the things of the admin that other owners reach for in
 // the route-walking tests: two devices, a mesh, a transfer to bob that is

@@ -15,24 +15,29 @@ import (
 )
 
 // ids are the values a device route's wildcards and forms take.
-type ids struct{ udid, mesh, transfer, notification string }
+type ids struct{ udid, mesh, transfer, notification, transformer string }
 
 func randomIDs() ids {
 	b := make([]byte, 16)
 	rand.Read(b)
 	h := hex.EncodeToString(b)
-	return ids{udid: h[:8] + "-" + h[8:12] + "-4" + h[13:16] + "-8" + h[17:20] + "-" + h[20:32], mesh: "mesh-" + h[:10], transfer: h, notification: "987654"}
+	return ids{udid: h[:8] + "-" + h[8:12] + "-4" + h[13:16] + "-8" + h[17:20] + "-" + h[20:32], mesh: "mesh-" + h[:10], transfer: h, notification: "987654", transformer: h[16:]}
 }
 
-// deviceRoutes are the routes devices_routes.go registers.
+// deviceRoutes are the routes of the device pages, transformers and MQTT:
+// everything that names an owner's device or a thing attached to one.
 func deviceRoutes(t *testing.T) []route {
-	b, err := os.ReadFile("devices_routes.go")
-	if err != nil {
-		t.Fatal(err)
+	var src strings.Builder
+	for _, f := range []string{"devices_routes.go", "transformers.go", "mqtt.go"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src.Write(b)
 	}
 	var out []route
 	for _, r := range routesFromSource(t) {
-		if strings.Contains(string(b), `"`+r.method+" "+r.pattern+`"`) {
+		if strings.Contains(src.String(), `"`+r.method+" "+r.pattern+`"`) {
 			out = append(out, r)
 		}
 	}
@@ -45,7 +50,7 @@ func deviceRoutes(t *testing.T) []route {
 // request builds the request a second owner sends to a route, aimed at
 // the things named in x: wildcards, form fields and a JSON body.
 func (x ids) request(r route) (path, body string, hdr map[string]string) {
-	path = r.path(map[string]string{"udid": x.udid, "mesh": x.mesh, "transfer": x.transfer, "notification": x.notification})
+	path = r.path(map[string]string{"udid": x.udid, "mesh": x.mesh, "transfer": x.transfer, "notification": x.notification, "transformer": x.transformer})
 	if r.method == "GET" {
 		return path + "?mesh=" + x.mesh + "&q=" + x.udid, "", nil
 	}
@@ -58,7 +63,8 @@ func (x ids) request(r route) (path, body string, hdr map[string]string) {
 	}
 	form := url.Values{"udid": {x.udid}, "mesh": {x.mesh}, "alias": {"planted " + x.mesh}, "tags": {"planted"}, "action": {"tags"},
 		"values": {"PLANTED=1"}, "env.0.name": {"PLANTED"}, "env.0.value": {"x"}, "all": {"1"}, "response": {"yes"},
-		"confirm": {"1"}, "back": {"/devices"}, "email": {"bob@example.com"}}
+		"confirm": {"1"}, "back": {"/devices"}, "email": {"bob@example.com"},
+		"source": {"package transformer"}, "name": {"planted"}, "url": {"tcp://192.0.2.9:1883"}}
 	return path, form.Encode(), map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
 }
 
@@ -78,7 +84,9 @@ func adminState(t *testing.T, w *world) string {
 	ts, _ := w.dev.Transfers(ctx, w.admin.ID)
 	ns, _ := w.dev.Notifications(ctx, w.admin.ID, false)
 	env, _ := w.dev.OwnerEnv(ctx, w.admin.ID)
-	for _, v := range []any{ms, ts, ns, env} {
+	trs, _ := w.db.Transformers(ctx, w.admin.ID)
+	chain, _ := w.db.DeviceTransformers(ctx, w.admin.ID, w.adminDevs.udid)
+	for _, v := range []any{ms, ts, ns, env, trs, chain} {
 		fmt.Fprintf(&b, "%s\n", mustJSON(v))
 	}
 	return b.String()
@@ -97,8 +105,8 @@ func TestDeviceRoutesRefuseAnotherOwner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	real := ids{w.adminDevs.udid, w.adminDevs.mesh, w.adminDevs.transfer, w.adminDevs.notification}
-	secrets := []string{"Admin boiler", "Admin gate", "Admin mesh", "Open the valve?", "Pressure low", w.adminDevs.udid2, w.admin.Email}
+	real := ids{w.adminDevs.udid, w.adminDevs.mesh, w.adminDevs.transfer, w.adminDevs.notification, w.transformer}
+	secrets := []string{"Admin boiler", "Admin gate", "Admin mesh", "Open the valve?", "Pressure low", "Admin battery", w.adminDevs.udid2, w.admin.Email}
 	before := adminState(t, w)
 	walked := 0
 	for _, r := range deviceRoutes(t) {
@@ -135,7 +143,8 @@ func TestDeviceRoutesRefuseAnotherOwner(t *testing.T) {
 			if got.status != want.status || got.header.Get("Location") != want.header.Get("Location") {
 				t.Errorf("%s: %d %q for the admin's IDs, %d %q for unknown ones", name, got.status, got.header.Get("Location"), want.status, want.header.Get("Location"))
 			}
-			swap := strings.NewReplacer(fake.udid, real.udid, fake.mesh, real.mesh, fake.transfer, real.transfer, fake.notification, real.notification)
+			swap := strings.NewReplacer(fake.udid, real.udid, fake.mesh, real.mesh, fake.transfer, real.transfer, fake.notification, real.notification,
+				fake.transformer, real.transformer)
 			if swap.Replace(want.body) != got.body {
 				t.Errorf("%s: the answer differs from the one for unknown IDs:\n%s\n---\n%s", name, excerpt(got.body), excerpt(want.body))
 			}

@@ -53,6 +53,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	if s.Devices != nil {
 		s.deviceRoutes(mux)
 	}
+	s.mqttRoutes(mux)
 	for _, m := range s.Mount {
 		m(mux)
 	}

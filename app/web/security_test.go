@@ -14,6 +14,7 @@ import (
 
 	"thinx/app"
 	"thinx/app/store"
+	"thinx/app/transform"
 )
 
 // world is a console with three owners, keys, an avatar, a pending
@@ -27,6 +28,7 @@ type world struct {
 	invite          string // a valid invitation token
 	clients         map[string]*client
 	adminDevs       adminDevices
+	transformer     string // one of the admin's transformers
 }
 
 func newWorld(t *testing.T, opts ...envOption) *world {
@@ -49,6 +51,11 @@ func newWorld(t *testing.T, opts ...envOption) *world {
 		t.Fatal(err)
 	}
 	w.adminDevs = newAdminDevices(t, e, w.admin, adminKey, w.bob.Email)
+	tr, err := e.srv.Transformers.Save(ctx, w.admin.ID, "", "Admin battery", transform.Examples()[0].Source, "192.0.2.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.transformer = tr.ID
 	w.clients = map[string]*client{"admin": e.login(w.admin.Email), "ann": e.login(w.ann.Email), "bob": e.login(w.bob.Email)}
 	return w
 }
@@ -58,7 +65,8 @@ func (w *world) fill(r route) string {
 	id := strconv.FormatInt(w.adminKey.ID, 10)
 	owner := w.ann.ID
 	return r.path(map[string]string{"id": map[bool]string{true: owner, false: id}[strings.HasPrefix(r.pattern, "/admin/owners/")], "token": w.invite,
-		"udid": w.adminDevs.udid, "mesh": w.adminDevs.mesh, "transfer": w.adminDevs.transfer, "notification": w.adminDevs.notification})
+		"udid": w.adminDevs.udid, "mesh": w.adminDevs.mesh, "transfer": w.adminDevs.transfer, "notification": w.adminDevs.notification,
+		"transformer": w.transformer})
 }
 
 // fullForm has every field any console form reads, with values that would

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"thinx/app/auth"
+	"thinx/app/broker"
 	"thinx/app/config"
 	"thinx/app/devices"
 	"thinx/app/events"
@@ -33,6 +34,7 @@ type Server struct {
 	// Feature services; a nil service leaves its section empty.
 	Transformers *transform.Service
 	Devices      *devices.Service
+	Broker       *broker.Server
 
 	// CertFingerprint is the SHA-256 of the self-signed certificate, shown
 	// to the admin so devices and browsers can be checked against it.

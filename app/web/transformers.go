@@ -15,11 +15,11 @@ func (s *Server) transformerRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /transformers", s.requireOwner(s.transformers))
 	mux.HandleFunc("GET /transformers/new", s.requireOwner(s.transformerEdit))
 	mux.HandleFunc("POST /transformers/new", s.requireOwner(s.transformerPost))
-	mux.HandleFunc("GET /transformers/{id}", s.requireOwner(s.transformerEdit))
-	mux.HandleFunc("POST /transformers/{id}", s.requireOwner(s.transformerPost))
-	mux.HandleFunc("POST /transformers/{id}/delete", s.requireOwner(s.transformerDelete))
-	mux.HandleFunc("POST /transformers/{id}/attach", s.requireOwner(s.transformerAttach))
-	mux.HandleFunc("POST /transformers/{id}/detach", s.requireOwner(s.transformerAttach))
+	mux.HandleFunc("GET /transformers/{transformer}", s.requireOwner(s.transformerEdit))
+	mux.HandleFunc("POST /transformers/{transformer}", s.requireOwner(s.transformerPost))
+	mux.HandleFunc("POST /transformers/{transformer}/delete", s.requireOwner(s.transformerDelete))
+	mux.HandleFunc("POST /transformers/{transformer}/attach", s.requireOwner(s.transformerAttach))
+	mux.HandleFunc("POST /transformers/{transformer}/detach", s.requireOwner(s.transformerAttach))
 }
 
 func examples() []views.TransformerExample {
@@ -48,7 +48,7 @@ func (s *Server) editPage(r *http.Request) (views.TransformerEditPage, error) {
 	if p.Devices, err = s.DB.DeviceChoices(ctx, o.ID, 500); err != nil {
 		return p, err
 	}
-	id := r.PathValue("id")
+	id := r.PathValue("transformer")
 	if id == "" {
 		p.Title = "New transformer"
 		return p, nil
@@ -92,9 +92,8 @@ func (s *Server) transformerEdit(w http.ResponseWriter, r *http.Request) {
 // in place (a partial for htmx, the whole page otherwise); save stores a
 // new version.
 func (s *Server) transformerPost(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, app.MaxTransformerSource+16<<10)
-	if err := r.ParseForm(); err != nil {
-		s.error(w, r, app.Errorf(app.ETOOLARGE, "The source is larger than %d KB.", app.MaxTransformerSource>>10))
+	if err := parseForm(w, r); err != nil {
+		s.error(w, r, err)
 		return
 	}
 	p, err := s.editPage(r)
@@ -108,7 +107,7 @@ func (s *Server) transformerPost(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusOK
 	switch r.PostFormValue("action") {
 	case "save":
-		id := r.PathValue("id")
+		id := r.PathValue("transformer")
 		t, err := s.Transformers.Save(r.Context(), o.ID, id, p.Alias, p.Source, s.clientIP(r))
 		if err == nil {
 			redirect(w, r, "/transformers/"+t.ID, "ok", "Saved as version "+strconv.Itoa(t.Version)+".")
@@ -145,7 +144,11 @@ func (s *Server) transformerPost(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) transformerDelete(w http.ResponseWriter, r *http.Request) {
-	if err := s.Transformers.Delete(r.Context(), owner(r).ID, r.PathValue("id"), s.clientIP(r)); err != nil {
+	if err := parseForm(w, r); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if err := s.Transformers.Delete(r.Context(), owner(r).ID, r.PathValue("transformer"), s.clientIP(r)); err != nil {
 		s.error(w, r, err)
 		return
 	}
@@ -157,7 +160,7 @@ func (s *Server) transformerAttach(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	id, detach := r.PathValue("id"), strings.HasSuffix(r.URL.Path, "/detach")
+	id, detach := r.PathValue("transformer"), strings.HasSuffix(r.URL.Path, "/detach")
 	if err := s.Transformers.AttachOne(r.Context(), owner(r).ID, r.PostFormValue("udid"), id, detach, s.clientIP(r)); err != nil {
 		s.error(w, r, err)
 		return

@@ -28,6 +28,7 @@ import (
 	"thinx/app/devices"
 	"thinx/app/events"
 	"thinx/app/store"
+	"thinx/app/transform"
 	"thinx/app/web"
 	"thinx/views"
 )
@@ -112,8 +113,15 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	}
 	e.bus = events.NewBus()
 	e.dev = devices.New(db, svc, e.bus, log)
+	// Transformers run in-process here: the worker processes have their own
+	// tests in app/transform, and these tests run only trusted examples.
+	engine, err := transform.NewEngine(transform.Options{InProcess: true, Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { engine.Close() })
 	e.srv = &web.Server{DB: db, Auth: svc, Config: cfg, Log: log, Version: "test-version", CertFingerprint: "AB:CD:EF",
-		Devices: e.dev, Events: e.bus}
+		Devices: e.dev, Events: e.bus, Transformers: transform.NewService(db, engine, log)}
 	e.srv.Init()
 	if o.tls {
 		e.ts = httptest.NewTLSServer(e.srv)
@@ -363,10 +371,10 @@ func (e *env) count(query string, args ...any) int {
 type route struct{ method, pattern string }
 
 // routeFiles are the files that register routes on the console's mux.
-var routeFiles = []string{"routes.go", "devices_routes.go"}
+var routeFiles = []string{"routes.go", "devices_routes.go", "transformers.go", "mqtt.go"}
 
 // streams never end on their own; their own tests read them.
-var streams = map[string]bool{"/devices/events": true}
+var streams = map[string]bool{"/devices/events": true, "/devices/{udid}/mqtt/events": true}
 
 // routesFromSource reads every route pattern out of the route files, so a
 // new route is walked by the security tests without anyone adding it to a
