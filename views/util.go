@@ -69,3 +69,12 @@ func bridgeClass(state string) string {
 	}
 	return ""
 }
+
+// shortTopic shows a topic without the owner ID, which every topic of an
+// owner shares: "/5227c79a…/00119770-…/status" reads as "…/00119770-…/status".
+func shortTopic(t string) string {
+	if len(t) > 66 && t[0] == '/' && t[65] == '/' {
+		return "…" + t[65:]
+	}
+	return t
+}
