@@ -47,7 +47,7 @@ unit:
 
 ## e2e: the browser tests in headless Chromium
 e2e:
-	bash e2e/run.sh
+	bash app/web/e2e/run.sh
 
 ## bench: the benchmarks, side by side with their baselines
 bench:

@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '..');
+const repoRoot = path.resolve(here, '../../..');
 const shotsDir = path.resolve(process.env.E2E_SCREENSHOTS || path.join(here, 'screenshots'));
 
 const HTMX_VERSION = '2.0.11';
@@ -45,6 +45,7 @@ const emptySections = {
   '/environment': ['Environment', 'Environment variables injected'],
 };
 const otherSections = {
+  '/mqtt': 'MQTT',
   '/keys': 'API keys',
   '/audit': 'Audit log',
   '/profile': 'Profile',

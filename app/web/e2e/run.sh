@@ -3,11 +3,11 @@
 # builds the server and runs the walk-through in headless Chromium.
 #   CHROMIUM=/path/to/chromium   browser to drive (default /usr/bin/chromium)
 #   THINX_BIN=/path/to/thinx     test this binary instead of building one
-#   E2E_SCREENSHOTS=dir          where the screenshots go (default e2e/screenshots)
+#   E2E_SCREENSHOTS=dir          where the screenshots go (default screenshots/ beside this script)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/.." && pwd)"
+root="$(cd "$here/../../.." && pwd)"
 
 if [ ! -d "$here/node_modules/playwright-core" ]; then
   (cd "$here" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
@@ -20,5 +20,5 @@ if [ -z "${THINX_BIN:-}" ]; then
   export THINX_BIN="$tmp/thinx"
 fi
 
-cd "$root"
-node --test e2e/console.test.mjs
+cd "$here"
+node --test *.test.mjs
