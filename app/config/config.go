@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -81,7 +82,7 @@ type envFlag struct {
 func (c *Config) Parse(name string, args []string, getenv func(string) string, output interface{ Write([]byte) (int, error) }) error {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(output)
-	var retention, smtpPort string
+	var retention, smtpPort, kept string
 	strs := []envFlag{
 		{"data", "THINX_DATA", "data directory (created on first start)", &c.DataDir},
 		{"http", "THINX_HTTP", "HTTP listen address for the console and devices, or off", &c.HTTP},
@@ -98,9 +99,11 @@ func (c *Config) Parse(name string, args []string, getenv func(string) string, o
 		{"log-level", "THINX_LOG_LEVEL", "debug, info, warn or error", &c.LogLevel},
 		{"audit-retention", "THINX_AUDIT_RETENTION", "how long audit entries are kept (e.g. 8760h)", &retention},
 		{"smtp-port", "THINX_SMTP_PORT", "SMTP port", &smtpPort},
+		{"checkins-kept", "THINX_CHECKINS_KEPT", "check-ins kept per device; older ones are folded into daily counts", &kept},
 	}
 	retention = c.AuditRetention.String()
 	smtpPort = fmt.Sprint(c.SMTP.Port)
+	kept = fmt.Sprint(c.CheckinsKept)
 	for _, f := range strs {
 		if v := getenv(f.env); v != "" {
 			*f.dst = v
@@ -120,6 +123,11 @@ func (c *Config) Parse(name string, args []string, getenv func(string) string, o
 	c.AuditRetention = d
 	if _, err := fmt.Sscan(smtpPort, &c.SMTP.Port); err != nil {
 		return fmt.Errorf("smtp port %q is not a number", smtpPort)
+	}
+	if n, err := strconv.Atoi(kept); err != nil || n < 1 || n > 100000 {
+		return fmt.Errorf("check-ins kept %q: want a number from 1 to 100000", kept)
+	} else {
+		c.CheckinsKept = n
 	}
 	return c.Validate()
 }

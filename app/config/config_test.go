@@ -31,7 +31,7 @@ func TestPrecedence(t *testing.T) {
 	env := map[string]string{
 		"THINX_DATA": "/env/data", "THINX_HTTP": "127.0.0.1:1", "THINX_HTTPS": "off", "THINX_MQTT": "127.0.0.1:3",
 		"THINX_MQTTS": "off", "THINX_MQTT_WS": "127.0.0.1:5", "THINX_DOMAIN": "env.example.com", "THINX_SMTP_HOST": "smtp.example.com",
-		"THINX_AUDIT_RETENTION": "48h", "THINX_SMTP_PORT": "2525",
+		"THINX_AUDIT_RETENTION": "48h", "THINX_SMTP_PORT": "2525", "THINX_CHECKINS_KEPT": "500",
 	}
 	c := config.Default()
 	err := c.Parse("serve", []string{"--data", "/flag/data", "--mqtt", "off", "--domain", "flag.example.com"}, func(k string) string { return env[k] }, io.Discard)
@@ -43,7 +43,7 @@ func TestPrecedence(t *testing.T) {
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("got %v, want %v", got, want)
 	}
-	if !c.SMTP.Enabled() || c.SMTP.Port != 2525 || c.AuditRetention != 48*time.Hour {
+	if !c.SMTP.Enabled() || c.SMTP.Port != 2525 || c.AuditRetention != 48*time.Hour || c.CheckinsKept != 500 {
 		t.Errorf("smtp %+v retention %v", c.SMTP, c.AuditRetention)
 	}
 	if config.Enabled(c.HTTPS) || config.Enabled("") || !config.Enabled(c.HTTP) {
@@ -64,6 +64,7 @@ func TestParseErrors(t *testing.T) {
 		{[]string{"--log-level", "chatty"}, "--log-level"},
 		{[]string{"--audit-retention", "-1h"}, "positive duration"},
 		{[]string{"--smtp-port", "x"}, "smtp port"},
+		{[]string{"--checkins-kept", "0"}, "check-ins kept"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 		{[]string{"--nope"}, "flag provided but not defined"},
 	} {
