@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"strings"
 
 	"thinx/app"
 )
@@ -40,7 +39,11 @@ func (tx *Tx) Transformer(ownerID, id string) (*app.Transformer, error) {
 
 // Transformers lists the owner's transformers by name.
 func (db *DB) Transformers(ctx context.Context, ownerID string) ([]*app.Transformer, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+transformerCols+` FROM transformers t WHERE t.owner_id = ? ORDER BY t.alias COLLATE NOCASE, t.id`, ownerID)
+	return db.transformers(ctx, `SELECT `+transformerCols+` FROM transformers t WHERE t.owner_id = ? ORDER BY t.alias COLLATE NOCASE, t.id`, ownerID)
+}
+
+func (db *DB) transformers(ctx context.Context, query string, args ...any) ([]*app.Transformer, error) {
+	rows, err := db.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -170,40 +173,32 @@ func (tx *Tx) SetDeviceTransformers(ownerID, udid string, ids []string) error {
 // DeviceTransformers returns a device's chain in order, quarantined ones
 // included (the caller skips them and says so).
 func (db *DB) DeviceTransformers(ctx context.Context, ownerID, udid string) ([]*app.Transformer, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+transformerCols+` FROM transformers t
+	return db.transformers(ctx, `SELECT `+transformerCols+` FROM transformers t
 		JOIN device_transformers d ON d.transformer_id = t.id
 		WHERE t.owner_id = ? AND d.udid = ? ORDER BY d.position`, ownerID, udid)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*app.Transformer
-	for rows.Next() {
-		t, err := scanTransformer(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
 }
 
 // TransformerDevices lists the UDIDs and aliases of the owner's devices
 // running a transformer.
 func (db *DB) TransformerDevices(ctx context.Context, ownerID, id string) ([][2]string, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT d.udid, d.alias FROM devices d JOIN device_transformers x ON x.udid = d.udid
+	return db.pairs(ctx, `SELECT d.udid, d.alias FROM devices d JOIN device_transformers x ON x.udid = d.udid
 		WHERE d.owner_id = ? AND x.transformer_id = ? ORDER BY d.alias COLLATE NOCASE`, ownerID, id)
+}
+
+// pairs reads a two-column text query.
+func (db *DB) pairs(ctx context.Context, query string, args ...any) ([][2]string, error) {
+	rows, err := db.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out [][2]string
 	for rows.Next() {
-		var u, a string
-		if err := rows.Scan(&u, &a); err != nil {
+		var a, b string
+		if err := rows.Scan(&a, &b); err != nil {
 			return nil, err
 		}
-		out = append(out, [2]string{u, strings.TrimSpace(a)})
+		out = append(out, [2]string{a, b})
 	}
 	return out, rows.Err()
 }
@@ -230,18 +225,5 @@ func (db *DB) DeviceEnvPublic(ctx context.Context, udid string) (map[string]stri
 // DeviceChoices lists up to limit of the owner's devices (UDID, alias) by
 // name, for pickers.
 func (db *DB) DeviceChoices(ctx context.Context, ownerID string, limit int) ([][2]string, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT udid, alias FROM devices WHERE owner_id = ? ORDER BY alias COLLATE NOCASE, udid LIMIT ?`, ownerID, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out [][2]string
-	for rows.Next() {
-		var u, a string
-		if err := rows.Scan(&u, &a); err != nil {
-			return nil, err
-		}
-		out = append(out, [2]string{u, a})
-	}
-	return out, rows.Err()
+	return db.pairs(ctx, `SELECT udid, alias FROM devices WHERE owner_id = ? ORDER BY alias COLLATE NOCASE, udid LIMIT ?`, ownerID, limit)
 }
