@@ -81,7 +81,18 @@ func TestWholeStack(t *testing.T) {
 	}
 	waitStatus(t, c, base, udid, "Battery 3.60V")
 
-	// A configuration push reaches the subscribed device with values.
+	// A push while the device is offline waits; it is delivered when the
+	// device connects. A push while it is connected goes out at once. Both
+	// carry values, and neither is retained.
+	push := func(name, value string) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", base+"/api/v1/devices/"+udid+"/configuration", strings.NewReader(`{"values":{"`+name+`":"`+value+`"}}`))
+		req.Header.Set("Content-Type", "application/json")
+		if res, err := c.Do(req); err != nil || res.StatusCode/100 != 2 {
+			t.Fatalf("push: %v %v", res, err)
+		}
+	}
+	push("THINX_ENV_SSID", "garden")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	sub := exec.CommandContext(ctx, "mosquitto_sub", "-h", mq[0], "-p", mq[1], "-u", udid, "-P", key, "-i", "5CCF7FA1B2C3",
@@ -98,21 +109,20 @@ func TestWholeStack(t *testing.T) {
 		}
 		close(lines)
 	}()
-	// The subscription is live once the console lists the client.
-	waitFor(t, func() bool { return strings.Contains(get(t, c, base+"/mqtt"), "5CCF7FA1B2C3") })
-	req, _ := http.NewRequest("POST", base+"/api/v1/devices/"+udid+"/configuration", strings.NewReader(`{"values":{"THINX_ENV_SSID":"garden"}}`))
-	req.Header.Set("Content-Type", "application/json")
-	if res, err := c.Do(req); err != nil || res.StatusCode/100 != 2 {
-		t.Fatalf("push: %v %v", res, err)
-	}
-	select {
-	case l := <-lines:
-		if !strings.Contains(l, `{"configuration":{"THINX_ENV_SSID":"garden"}}`) {
-			t.Errorf("the device got %q", l)
+	expect := func(want string) {
+		t.Helper()
+		select {
+		case l := <-lines:
+			if !strings.Contains(l, want) {
+				t.Errorf("the device got %q, want %s", l, want)
+			}
+		case <-ctx.Done():
+			t.Fatalf("%s never reached the device", want)
 		}
-	case <-ctx.Done():
-		t.Fatal("the push never reached the device")
 	}
+	expect(`{"configuration":{"THINX_ENV_SSID":"garden"}}`)
+	push("THINX_ENV_PASS", "secret-pass")
+	expect(`{"configuration":{"THINX_ENV_PASS":"secret-pass"}}`)
 
 	// Revoking the key ends the live session: mosquitto_sub exits.
 	keysPage := get(t, c, base+"/api/keys")
