@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -123,6 +124,25 @@ func TestWholeStack(t *testing.T) {
 	expect(`{"configuration":{"THINX_ENV_SSID":"garden"}}`)
 	push("THINX_ENV_PASS", "secret-pass")
 	expect(`{"configuration":{"THINX_ENV_PASS":"secret-pass"}}`)
+
+	// The device asks a question in the old libraries' form (keys without
+	// quotes); the owner answers it in the console; the answer reaches the
+	// device in the form the libraries parse.
+	ask := exec.Command("mosquitto_pub", "-h", mq[0], "-p", mq[1], "-u", udid, "-P", key, "-t", "/"+owner+"/"+udid+"/status",
+		"-m", `{ notification: { title: "Open the valve?", body: "Soil is dry", type: "actionable", response_type: "bool" } }`)
+	if out, err := ask.CombinedOutput(); err != nil {
+		t.Fatalf("mosquitto_pub: %v %s", err, out)
+	}
+	answerPath := regexp.MustCompile(`/notifications/[0-9]+/answer`)
+	var dash string
+	waitFor(t, func() bool { dash = get(t, c, base+"/"); return answerPath.MatchString(dash) }, func() string { return "no question on the dashboard" })
+	if !strings.Contains(dash, "Open the valve?") {
+		t.Error("the dashboard does not show the question")
+	}
+	if res, err := c.PostForm(base+answerPath.FindString(dash), url.Values{"response": {"yes"}}); err != nil || res.StatusCode != 303 {
+		t.Fatalf("answer: %v %v", res, err)
+	}
+	expect(`{"notification":{"response_type":"bool","response":true}}`)
 
 	// Revoking the key ends the live session: mosquitto_sub exits.
 	keysPage := get(t, c, base+"/api/keys")
