@@ -132,7 +132,7 @@ func (d *simDevice) run(ctx context.Context, ok, failed *atomic.Int64, report fu
 		case <-time.After(wait):
 		}
 		if err := d.checkin(ctx); err != nil {
-			if ctx.Err() != nil {
+			if runEnded(ctx) {
 				return // cut off by the end of the run, not a failure
 			}
 			failed.Add(1)
@@ -142,6 +142,17 @@ func (d *simDevice) run(ctx context.Context, ok, failed *atomic.Int64, report fu
 		}
 		wait = d.cfg.interval
 	}
+}
+
+// runEnded reports whether the run is over: ctx is done, or its deadline
+// has passed, which a dial bound to that deadline can report a moment
+// before ctx itself is done.
+func runEnded(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
 
 // checkin sends THiNXLib's request on a new connection and reads the reply

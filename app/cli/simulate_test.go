@@ -121,3 +121,30 @@ func TestSimulateRefusesBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// lateCtx has a deadline that has passed but is not done yet, as a context
+// is for a moment after its deadline.
+type lateCtx struct {
+	context.Context
+	deadline time.Time
+}
+
+func (c lateCtx) Deadline() (time.Time, bool) { return c.deadline, true }
+
+func TestSimulateRunEndsAtItsDeadline(t *testing.T) {
+	bg := context.Background()
+	if runEnded(bg) {
+		t.Error("a context without deadline ended")
+	}
+	if runEnded(lateCtx{bg, time.Now().Add(time.Hour)}) {
+		t.Error("ended before the deadline")
+	}
+	if !runEnded(lateCtx{bg, time.Now().Add(-time.Millisecond)}) {
+		t.Error("a dial cut off by the deadline would count as a failure")
+	}
+	done, cancel := context.WithCancel(bg)
+	cancel()
+	if !runEnded(done) {
+		t.Error("a cancelled context did not end the run")
+	}
+}
