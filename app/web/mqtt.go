@@ -2,6 +2,8 @@ package web
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"strconv"
@@ -150,6 +152,14 @@ func (s *Server) deviceMQTT(w http.ResponseWriter, r *http.Request) {
 	p := views.DeviceMQTTPage{Page: s.page(r, "/devices", "MQTT traffic"), UDID: d.UDID, Alias: d.Alias, Off: s.Broker == nil,
 		Search: r.URL.Query().Get("q")}
 	if s.Broker != nil {
+		var names map[string]bool
+		var namesErr error
+		secrets := func() (map[string]bool, error) {
+			if names == nil && namesErr == nil {
+				names, namesErr = s.secretNames(r.Context(), o.ID, d.UDID)
+			}
+			return names, namesErr
+		}
 		msgs, err := s.Broker.History(r.Context(), o.ID, d.UDID, p.Search, 200)
 		if err != nil {
 			s.error(w, r, err)
@@ -158,7 +168,10 @@ func (s *Server) deviceMQTT(w http.ResponseWriter, r *http.Request) {
 		for _, m := range msgs {
 			vm := views.MQTTMessage{Topic: m.Topic, Size: m.Size, Client: m.Client, QoS: int(m.QoS), Retained: m.Retained, At: m.At}
 			if utf8.Valid(m.Payload) {
-				vm.Payload = string(m.Payload)
+				vm.Payload = hideSecrets(string(m.Payload), secrets)
+				if len(m.Payload) >= m.Size {
+					vm.Size = len(vm.Payload) // masked, not cut
+				}
 			} else {
 				vm.Binary = true
 			}
@@ -174,8 +187,8 @@ func (s *Server) deviceMQTTEvents(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, app.Errorf(app.ENOTFOUND, "Device not found."))
 		return
 	}
-	udid := r.PathValue("udid")
-	if _, err := s.Devices.Get(r.Context(), owner(r).ID, udid); err != nil {
+	udid, o := r.PathValue("udid"), owner(r)
+	if _, err := s.Devices.Get(r.Context(), o.ID, udid); err != nil {
 		s.error(w, r, err)
 		return
 	}
@@ -186,8 +199,77 @@ func (s *Server) deviceMQTTEvents(w http.ResponseWriter, r *http.Request) {
 			return "", "", nil
 		}
 		buf.Reset()
-		err := views.MQTTRow(views.MQTTMessage{Topic: m.Topic, Payload: m.Payload, Binary: m.Binary, Size: m.Size, Client: m.Client,
+		payload, size := m.Payload, m.Size
+		if !m.Binary {
+			payload = hideSecrets(payload, func() (map[string]bool, error) { return s.secretNames(r.Context(), o.ID, udid) })
+			if len(m.Payload) >= m.Size {
+				size = len(payload) // masked, not cut
+			}
+		}
+		err := views.MQTTRow(views.MQTTMessage{Topic: m.Topic, Payload: payload, Binary: m.Binary, Size: size, Client: m.Client,
 			QoS: int(m.QoS), Retained: m.Retained, At: m.At}).Render(r.Context(), &buf)
 		return "mqtt", buf.String(), err
 	})
+}
+
+// hiddenValue stands in for a secret in the traffic view.
+const hiddenValue = "••••••"
+
+// secretNames are the names of the owner's and the device's secret
+// variables.
+func (s *Server) secretNames(ctx context.Context, ownerID, udid string) (map[string]bool, error) {
+	ownerEnv, err := s.Devices.OwnerEnv(ctx, ownerID)
+	if err != nil {
+		return nil, err
+	}
+	d, err := s.Devices.Get(ctx, ownerID, udid)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]bool{}
+	for _, v := range append(ownerEnv, d.Env...) {
+		if v.Secret {
+			names[v.Name] = true
+		}
+	}
+	return names, nil
+}
+
+// hideSecrets masks, in a configuration message ({"configuration":{…}}),
+// the values of secret variables: the console does not show a secret again
+// once it is saved, and a configuration push carries it in clear. secrets
+// is asked only for configuration messages. One that cannot be read (cut
+// short in the history, say) has every value masked, and so has one whose
+// secret names cannot be loaded.
+func hideSecrets(payload string, secrets func() (map[string]bool, error)) string {
+	const prefix = `{"configuration":`
+	masked := prefix + `{"…":"` + hiddenValue + `"}}`
+	if !strings.HasPrefix(strings.TrimSpace(payload), prefix) {
+		return payload
+	}
+	var msg struct {
+		Configuration map[string]json.RawMessage `json:"configuration"`
+	}
+	if err := json.Unmarshal([]byte(payload), &msg); err != nil || msg.Configuration == nil {
+		return masked
+	}
+	names, err := secrets()
+	hidden, _ := json.Marshal(hiddenValue)
+	changed := false
+	for k := range msg.Configuration {
+		if err != nil || names[k] {
+			msg.Configuration[k] = hidden
+			changed = true
+		}
+	}
+	if !changed {
+		return payload
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(msg) != nil {
+		return masked
+	}
+	return strings.TrimSuffix(b.String(), "\n")
 }
