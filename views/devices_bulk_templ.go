@@ -96,7 +96,7 @@ func bulkForm(p DevicesPage) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "</fieldset><fieldset><legend>Transfer to another owner</legend> <input type=\"email\" name=\"email\" placeholder=\"their e-mail address\" maxlength=\"254\" aria-label=\"E-mail address of the new owner\"> <label class=\"check\"><input type=\"checkbox\" name=\"with_env\" value=\"1\"> Send the device environments along</label> <button type=\"submit\" name=\"action\" value=\"transfer\" class=\"secondary\">Offer the devices</button></fieldset><fieldset class=\"wide\"><legend>Push configuration</legend>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "</fieldset><fieldset><legend>Transfer</legend> <input type=\"email\" name=\"email\" placeholder=\"new owner's e-mail address\" maxlength=\"254\" aria-label=\"E-mail address of the new owner\"> <label class=\"check\"><input type=\"checkbox\" name=\"with_env\" value=\"1\"> Send the device environments along</label> <button type=\"submit\" name=\"action\" value=\"transfer\" class=\"secondary\">Offer the devices</button></fieldset><fieldset class=\"wide\"><legend>Push configuration</legend>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -349,7 +349,7 @@ func BulkResultView(p BulkResultPage) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 33, "<div class=\"grid\"><div class=\"panel\"><div class=\"stat\">")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 33, "<div class=\"grid counters\"><div class=\"panel\"><div class=\"stat\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

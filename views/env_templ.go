@@ -172,7 +172,7 @@ func envRow(i int, v app.EnvVar) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "\" maxlength=\"64\" pattern=\"[A-Za-z_][A-Za-z0-9_]*\" aria-label=\"Name\" autocomplete=\"off\" spellcheck=\"false\"></td><td>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "\" placeholder=\"NAME\" maxlength=\"64\" pattern=\"[A-Za-z_][A-Za-z0-9_]*\" aria-label=\"Name\" autocomplete=\"off\" spellcheck=\"false\"></td><td>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -234,7 +234,7 @@ func envRow(i int, v app.EnvVar) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "\" maxlength=\"1024\" aria-label=\"Value\" autocomplete=\"off\" spellcheck=\"false\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "\" placeholder=\"value\" maxlength=\"1024\" aria-label=\"Value\" autocomplete=\"off\" spellcheck=\"false\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

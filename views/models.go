@@ -12,6 +12,9 @@ import (
 // Assets are the hashed URLs of the static files the layout links.
 type Assets struct {
 	CSS, JS, HTMX, SSE, Favicon string
+	// Editor enhances code textareas; loaded on every page, because a
+	// boosted navigation to the editor does not run scripts in the body.
+	Editor string
 }
 
 // Flash is a one-line message at the top of a page.

@@ -59,7 +59,7 @@ func (s *Server) Init() {
 		s.Metrics = NewMetrics()
 	}
 	s.assets = views.Assets{
-		CSS: assets.URL("app.css"), JS: assets.URL("app.js"), Favicon: assets.URL("favicon.svg"),
+		CSS: assets.URL("app.css"), JS: assets.URL("app.js"), Editor: assets.URL("editor.js"), Favicon: assets.URL("favicon.svg"),
 		HTMX: assets.URL("vendor/htmx.min.js"), SSE: assets.URL("vendor/htmx-ext-sse.min.js"),
 	}
 	mux := http.NewServeMux()
