@@ -13,23 +13,16 @@
 //
 // Run: node --test e2e/   (or e2e/run.sh, which also installs and builds)
 
-import { describe, it, before, after } from 'node:test';
+import { describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, readdirSync } from 'node:fs';
-import net from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '../../..');
-const shotsDir = path.resolve(process.env.E2E_SCREENSHOTS || path.join(here, 'screenshots'));
+import {
+  DESKTOP, PHONE, exact, launchBrowser, pageHelpers, screenshots, serverBinary, startServer, stepper, watcher,
+} from './lib.mjs';
 
 const HTMX_VERSION = '2.0.11';
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 375, height: 800 };
 
 const admin = { name: 'Ada Admin', email: 'ada@example.com', password: 'correct horse battery staple' };
 const invitee = { name: 'Grace Maker', email: 'grace@example.com', password: 'a long enough passphrase' };
@@ -52,189 +45,36 @@ const otherSections = {
   '/admin': 'Admin',
 };
 
-// ---------------------------------------------------------------- server
+// ---------------------------------------------------------------- session
 
 let workDir; // temp folder: data dir and, when built here, the binary
-let server; // child process
-let serverLog = '';
+let server; // { base, log(), stop() }
 let base; // http://127.0.0.1:PORT
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function serverBinary() {
-  if (process.env.THINX_BIN) return path.resolve(process.env.THINX_BIN);
-  const bin = path.join(workDir, 'thinx');
-  const r = spawnSync('go', ['build', '-o', bin, '.'], {
-    cwd: repoRoot,
-    env: { ...process.env, CGO_ENABLED: '0' },
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) throw new Error(`go build failed:\n${r.stderr || r.error}`);
-  return bin;
-}
-
-// The server reads THINX_* variables as flag defaults; keep a developer's
-// own settings (SMTP, public URL, …) out of the test.
-function cleanEnv() {
-  const env = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('THINX_')) env[k] = v;
-  return env;
-}
-
-async function startServer() {
-  const bin = serverBinary();
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  const dataDir = path.join(workDir, 'data');
-  server = spawn(bin, ['serve', '--data', dataDir, '--http', `127.0.0.1:${port}`,
-    '--https', 'off', '--mqtt', 'off', '--mqtts', 'off', '--mqtt-ws', 'off'], {
-    env: cleanEnv(),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const collect = (d) => { serverLog += d.toString(); };
-  server.stdout.on('data', collect);
-  server.stderr.on('data', collect);
-  const exited = new Promise((resolve) => server.once('exit', (code, sig) => resolve(`${code ?? sig}`)));
-
-  // Poll the health endpoint until it answers, the process dies, or 30 s pass.
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const state = await Promise.race([
-      exited.then((c) => `exited:${c}`),
-      fetch(`${base}/healthz`).then((r) => (r.ok ? 'up' : 'down'), () => 'down'),
-    ]);
-    if (state === 'up') return;
-    if (state.startsWith('exited')) throw new Error(`server ${state}\n${serverLog}`);
-    if (Date.now() > deadline) throw new Error(`server did not become healthy\n${serverLog}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function stopServer() {
-  if (!server || server.exitCode !== null || server.signalCode !== null) return;
-  const gone = new Promise((resolve) => server.once('exit', resolve));
-  server.kill('SIGTERM');
-  const timer = setTimeout(() => server.kill('SIGKILL'), 5_000);
-  await gone;
-  clearTimeout(timer);
-}
-
-// Never leave a server behind, whatever happens to the test process.
-process.on('exit', () => {
-  if (server && server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
-});
-
-// ---------------------------------------------------------------- browser
-
 let browser;
 let context;
 let page;
-const cspViolations = []; // console messages about the Content-Security-Policy
-const pageErrors = []; // uncaught exceptions in the page
-const consoleErrors = []; // every other console error, printed for information
-const dialogs = []; // messages of confirm() dialogs, all accepted
-
-function watch(p, label) {
-  p.on('console', (msg) => {
-    if (msg.type() !== 'error' && msg.type() !== 'warning') return;
-    const text = msg.text();
-    if (/Content[- ]Security[- ]Policy|Refused to (execute|apply|load|connect|frame)/i.test(text)) {
-      cspViolations.push(`${label} ${p.url()}: ${text}`);
-    } else if (msg.type() === 'error') {
-      consoleErrors.push(`${label} ${p.url()}: ${text}`);
-    }
-  });
-  p.on('pageerror', (err) => pageErrors.push(`${label} ${p.url()}: ${err.message}`));
-  p.on('dialog', async (d) => {
-    dialogs.push(d.message());
-    await d.accept();
-  });
-  p.setDefaultTimeout(10_000);
-}
-
-let shotNo = 0;
-async function shot(name, p = page) {
-  shotNo += 1;
-  const file = path.join(shotsDir, `${String(shotNo).padStart(2, '0')}-${name}.png`);
-  await p.screenshot({ path: file, fullPage: true });
-  return file;
-}
-
-function pathOf(p = page) {
-  return new URL(p.url()).pathname;
-}
-
-// Waits for the page to show PATH with an <h1> reading HEADING. Boosted
-// links and forms change the URL with the history API, so the heading is
-// what proves the new content has been swapped in.
-async function arrive(pathname, heading, p = page) {
-  await p.waitForURL((u) => u.pathname === pathname);
-  await p.locator('h1', { hasText: exact(heading) }).waitFor();
-}
-
-function exact(s) {
-  return new RegExp(`^\\s*${s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
-}
-
-async function flashText(p = page) {
-  const f = p.locator('.flash').first();
-  await f.waitFor();
-  return (await f.textContent()).trim();
-}
-
-async function clickNav(label, p = page) {
-  await p.locator('nav.nav ul a', { hasText: exact(label) }).click();
-}
-
-async function hasHorizontalScroll(p = page) {
-  return p.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth);
-}
+const w = watcher();
+const { cspViolations, pageErrors, consoleErrors, dialogs } = w;
+const watch = (p, label) => w.watch(p, label);
+const shots = screenshots('', () => page);
+const shot = shots.shot;
+const { arrive, flashText, clickNav, hasHorizontalScroll, pathOf } = pageHelpers(() => page);
 
 // ---------------------------------------------------------------- steps
 
 // Steps share one browser session and run in order; once one fails, the
 // rest are skipped instead of failing for the same reason.
-let failedStep = null;
-function step(name, fn) {
-  it(name, { timeout: 30_000 }, async (t) => {
-    if (failedStep) {
-      t.skip(`after failure of "${failedStep}"`);
-      return;
-    }
-    try {
-      await fn(t);
-      assert.deepEqual(cspViolations, [], 'Content-Security-Policy violations');
-      assert.deepEqual(pageErrors, [], 'uncaught errors in the page');
-    } catch (err) {
-      failedStep = name;
-      await shot('failed').catch(() => {});
-      throw err;
-    }
-  });
-}
+const steps = stepper({ watcher: w, onFail: () => shot('failed') });
+const step = steps.step;
 
 describe('thinx console in a browser', () => {
   before(async () => {
     workDir = mkdtempSync(path.join(os.tmpdir(), 'thinx-e2e-'));
-    mkdirSync(shotsDir, { recursive: true });
     // Only this test's own earlier screenshots are removed.
-    for (const f of readdirSync(shotsDir)) if (/^\d\d-[a-z0-9-]+\.png$/.test(f)) rmSync(path.join(shotsDir, f));
-    await startServer();
-    browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
-    });
+    shots.clean();
+    server = await startServer({ bin: serverBinary(workDir), dataDir: path.join(workDir, 'data') });
+    base = server.base;
+    browser = await launchBrowser();
     context = await browser.newContext({ viewport: DESKTOP });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
     page = await context.newPage();
@@ -245,11 +85,11 @@ describe('thinx console in a browser', () => {
     try {
       await browser?.close();
     } finally {
-      await stopServer();
-      if (failedStep && serverLog) console.log(`--- server log ---\n${serverLog.slice(-8000)}`);
+      await server?.stop();
+      if (steps.failed && server) console.log(`--- server log ---\n${server.log().slice(-8000)}`);
       if (consoleErrors.length) console.log(`console errors (not failing):\n  ${consoleErrors.join('\n  ')}`);
       if (workDir) rmSync(workDir, { recursive: true, force: true });
-      console.log(`screenshots: ${shotsDir}`);
+      console.log(`screenshots: ${shots.dir}`);
     }
   });
 
