@@ -6,11 +6,11 @@ import (
 	"thinx/app"
 )
 
-// Environment variables of devices and owners. The store keeps secret
-// values as they are (builds and configuration pushes need them); masking
-// for display is the service's job.
+// Environment variables of devices and owners. Secret values are
+// encrypted at rest and decrypted on read (builds and configuration pushes
+// need them); masking for display is the service's job.
 
-func scanEnv(ctx context.Context, q querier, query string, arg any) ([]app.EnvVar, error) {
+func scanEnv(ctx context.Context, q querier, seal *sealer, query string, arg any) ([]app.EnvVar, error) {
 	rows, err := q.QueryContext(ctx, query, arg)
 	if err != nil {
 		return nil, err
@@ -22,6 +22,12 @@ func scanEnv(ctx context.Context, q querier, query string, arg any) ([]app.EnvVa
 		if err := rows.Scan(&v.Name, &v.Value, &v.Secret); err != nil {
 			return nil, err
 		}
+		if v.Secret {
+			var err error
+			if v.Value, err = seal.open(v.Value); err != nil {
+				return nil, err
+			}
+		}
 		v.Set = true
 		out = append(out, v)
 	}
@@ -30,12 +36,12 @@ func scanEnv(ctx context.Context, q querier, query string, arg any) ([]app.EnvVa
 
 // DeviceEnv returns a device's environment with secret values.
 func (db *DB) DeviceEnv(ctx context.Context, udid string) ([]app.EnvVar, error) {
-	return scanEnv(ctx, db.read, `SELECT name, value, secret FROM device_env WHERE udid = ? ORDER BY name`, udid)
+	return scanEnv(ctx, db.read, db.seal, `SELECT name, value, secret FROM device_env WHERE udid = ? ORDER BY name`, udid)
 }
 
 // DeviceEnv reads a device's environment inside the transaction.
 func (tx *Tx) DeviceEnv(udid string) ([]app.EnvVar, error) {
-	return scanEnv(tx.ctx, tx.tx, `SELECT name, value, secret FROM device_env WHERE udid = ? ORDER BY name`, udid)
+	return scanEnv(tx.ctx, tx.tx, tx.seal, `SELECT name, value, secret FROM device_env WHERE udid = ? ORDER BY name`, udid)
 }
 
 // SetDeviceEnv replaces a device's environment.
@@ -45,7 +51,7 @@ func (tx *Tx) SetDeviceEnv(udid string, vars []app.EnvVar) error {
 	}
 	for _, v := range vars {
 		if _, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO device_env (udid, name, value, secret, updated_at) VALUES (?, ?, ?, ?, ?)`,
-			udid, v.Name, v.Value, v.Secret, ms(tx.now)); err != nil {
+			udid, v.Name, tx.stored(v), v.Secret, ms(tx.now)); err != nil {
 			return err
 		}
 	}
@@ -54,12 +60,12 @@ func (tx *Tx) SetDeviceEnv(udid string, vars []app.EnvVar) error {
 
 // OwnerEnv returns an owner's environment with secret values.
 func (db *DB) OwnerEnv(ctx context.Context, ownerID string) ([]app.EnvVar, error) {
-	return scanEnv(ctx, db.read, `SELECT name, value, secret FROM owner_env WHERE owner_id = ? ORDER BY name`, ownerID)
+	return scanEnv(ctx, db.read, db.seal, `SELECT name, value, secret FROM owner_env WHERE owner_id = ? ORDER BY name`, ownerID)
 }
 
 // OwnerEnv reads an owner's environment inside the transaction.
 func (tx *Tx) OwnerEnv(ownerID string) ([]app.EnvVar, error) {
-	return scanEnv(tx.ctx, tx.tx, `SELECT name, value, secret FROM owner_env WHERE owner_id = ? ORDER BY name`, ownerID)
+	return scanEnv(tx.ctx, tx.tx, tx.seal, `SELECT name, value, secret FROM owner_env WHERE owner_id = ? ORDER BY name`, ownerID)
 }
 
 // SetOwnerEnv replaces an owner's environment.
@@ -69,9 +75,17 @@ func (tx *Tx) SetOwnerEnv(ownerID string, vars []app.EnvVar) error {
 	}
 	for _, v := range vars {
 		if _, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO owner_env (owner_id, name, value, secret, updated_at) VALUES (?, ?, ?, ?, ?)`,
-			ownerID, v.Name, v.Value, v.Secret, ms(tx.now)); err != nil {
+			ownerID, v.Name, tx.stored(v), v.Secret, ms(tx.now)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// stored is the value as written: sealed when secret.
+func (tx *Tx) stored(v app.EnvVar) string {
+	if v.Secret {
+		return tx.seal.seal(v.Value)
+	}
+	return v.Value
 }

@@ -28,6 +28,7 @@ type DB struct {
 	read  *sql.DB
 	write *sql.DB
 	path  string
+	seal  *sealer
 
 	// Now is the clock of every timestamp the store writes; tests replace it.
 	Now func() time.Time
@@ -57,6 +58,10 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
+	seal, err := loadSealer(dir)
+	if err != nil {
+		return nil, err
+	}
 	path := filepath.Join(dir, FileName)
 	w, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
@@ -64,7 +69,7 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
-	db := &DB{write: w, path: path, Now: time.Now}
+	db := &DB{write: w, path: path, seal: seal, Now: time.Now}
 	if err := db.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -108,9 +113,10 @@ func (db *DB) ReadDB() *sql.DB { return db.read }
 
 // Tx is a write transaction. Its methods live in one file per entity.
 type Tx struct {
-	tx  *sql.Tx
-	ctx context.Context
-	now time.Time
+	tx   *sql.Tx
+	ctx  context.Context
+	now  time.Time
+	seal *sealer
 }
 
 // SQL exposes the underlying transaction for feature packages that own their
@@ -131,7 +137,7 @@ func (db *DB) Update(ctx context.Context, fn func(tx *Tx) error) error {
 		return fmt.Errorf("begin: %w", mapErr(err))
 	}
 	defer sqlTx.Rollback()
-	if err := fn(&Tx{tx: sqlTx, ctx: ctx, now: db.Now().UTC()}); err != nil {
+	if err := fn(&Tx{tx: sqlTx, ctx: ctx, now: db.Now().UTC(), seal: db.seal}); err != nil {
 		return mapErr(err)
 	}
 	if err := sqlTx.Commit(); err != nil {
