@@ -132,7 +132,7 @@ func TestTransformerOutputAndFailure(t *testing.T) {
 	e.svc.Transformer = statusTransformer{fail: true}
 	e.checkin(o, o.Key, regBody(o, udid, "b=2.9 #e"))
 	d, _ = e.svc.Get(ctx, o.ID, udid)
-	if d.Status != "b=2.9 #e" || d.StatusText != "b=2.9 #e" || d.Level != app.LevelError || d.StatusError == "" {
+	if d.Status != "b=2.9 #e" || d.StatusText != "b=2.9 #e" || d.Level != app.LevelError || d.StatusError != "script panicked" {
 		t.Fatalf("after a failing transformer: %+v", d)
 	}
 }

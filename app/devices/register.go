@@ -155,7 +155,8 @@ func (s *Service) transform(ctx context.Context, ownerID, udid, status string) (
 	out, err := s.Transformer.Transform(ctx, ownerID, udid, status)
 	if err != nil {
 		s.Log.Warn("status transformer failed", "owner", ownerID, "udid", udid, "err", err)
-		return status, app.ErrorMessage(err)
+		// The owner's own script failed: its message is theirs to read.
+		return status, err.Error()
 	}
 	return out, ""
 }
