@@ -61,5 +61,10 @@ func (d *daemon) startBroker() error {
 	if err := d.broker.Start(d.jobCtx); err != nil {
 		return fmt.Errorf("mqtt: %w", err)
 	}
+	for _, l := range []string{"tcp", "tls", "ws"} {
+		if a := d.broker.Addr(l); a != "" {
+			d.log.Info("listening", "listener", "mqtt-"+l, "addr", a)
+		}
+	}
 	return nil
 }
