@@ -77,7 +77,7 @@ func New(opts Options, deps Deps) (*Server, error) {
 	s.bridges = newBridges(s)
 	s.limit = newConnLimit(opts.MaxConnections)
 	s.ws = newWSListener(s, "ws")
-	for _, h := range []mqtt.Hook{&authHook{s: s}, &flowHook{f: s.flow}, &storageHook{s: s}, &tapHook{t: s.tap}} {
+	for _, h := range []mqtt.Hook{&authHook{s: s}, &flowHook{f: s.flow}, &storageHook{s: s}, &tapHook{t: s.tap}, &listenHook{s: s}} {
 		if err := s.mq.AddHook(h, nil); err != nil {
 			return nil, fmt.Errorf("mqtt broker: %w", err)
 		}

@@ -87,14 +87,20 @@ func TestConfigPushPendingThenDelivered(t *testing.T) {
 	if got := pub.take(); len(got) != 0 {
 		t.Fatalf("published to an offline device: %v", got)
 	}
-	// It connects: both wait no longer, in order; a reconnect sends nothing.
+	// It connects: nothing yet, since it has not subscribed. It subscribes
+	// to its topic: both wait no longer, in order; doing it again sends
+	// nothing.
 	pub.set(off, true)
 	mustf(t, e.svc.SetOnline(ctx, o.ID, off, true), "online")
+	if got := pub.take(); len(got) != 0 {
+		t.Fatalf("published before the device subscribed: %v", got)
+	}
+	mustf(t, e.svc.DeviceListening(ctx, o.ID, off), "listening")
 	msgs = pub.take()
 	if len(msgs) != 2 || msgs[0].payload != want || msgs[1].payload != `{"configuration":{"LED":"red"}}` {
-		t.Fatalf("delivered on connect %+v", msgs)
+		t.Fatalf("delivered on subscribe %+v", msgs)
 	}
-	mustf(t, e.svc.SetOnline(ctx, o.ID, off, true), "online again")
+	mustf(t, e.svc.DeviceListening(ctx, o.ID, off), "listening again")
 	if got := pub.take(); len(got) != 0 {
 		t.Fatalf("delivered twice: %v", got)
 	}

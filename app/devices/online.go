@@ -11,9 +11,10 @@ import (
 func deviceTopic(ownerID, udid string) string { return "/" + ownerID + "/" + udid }
 
 // SetOnline records a broker connect or disconnect of an owner's device.
-// On connect it also delivers the configuration pushes waiting for it.
 // The write shares the check-in group commit: after a broker restart every
-// device reconnects at once.
+// device reconnects at once. Waiting configuration pushes go out when the
+// device subscribes to its topic (DeviceListening), not here: a message
+// published before that subscription would reach nobody.
 func (s *Service) SetOnline(ctx context.Context, ownerID, udid string, online bool) error {
 	var d *app.Device
 	err := s.write(ctx, func(tx *store.Tx) error {
@@ -25,10 +26,13 @@ func (s *Service) SetOnline(ctx context.Context, ownerID, udid string, online bo
 		return err
 	}
 	s.publish("online", d)
-	if online {
-		return s.DeviceConnected(ctx, ownerID, udid)
-	}
 	return nil
+}
+
+// DeviceListening is called by the broker when a device has subscribed to
+// its own topic: the pushes that waited for it are delivered now.
+func (s *Service) DeviceListening(ctx context.Context, ownerID, udid string) error {
+	return s.DeviceConnected(ctx, ownerID, udid)
 }
 
 // DeviceConnected delivers, in order, the configuration pushes that waited
