@@ -365,7 +365,7 @@ describe('devices, transformers and MQTT in a browser', () => {
     await edit.getByLabel('Tags').fill('heating, basement');
     await edit.getByRole('button', { name: 'Save' }).click();
     await arrive(`/devices/${boiler.udid}`, boiler.alias);
-    await page.locator('.flash.ok').waitFor();
+    await page.locator('.flash.ok', { hasText: 'Saved.' }).waitFor();
     const facts = page.locator('section[aria-labelledby="facts-h"]');
     assert.deepEqual((await facts.locator('a.badge').allTextContents()).map((t) => t.trim()), ['heating', 'basement']);
     assert.equal(await edit.getByLabel('Name').inputValue(), boiler.alias);
@@ -383,7 +383,7 @@ describe('devices, transformers and MQTT in a browser', () => {
     await env.locator('input[name="env.1.name"]').fill('ROOM');
     await env.locator('input[name="env.1.value"]').fill('basement');
     await env.getByRole('button', { name: 'Save variables' }).click();
-    await page.locator('.flash.ok').waitFor();
+    await page.locator('.flash.ok', { hasText: 'Variables saved.' }).waitFor();
     await page.reload();
     await arrive(`/devices/${boiler.udid}`, boiler.alias);
     const names = await env.locator('input[name$=".name"]').evaluateAll((is) => is.map((i) => i.value).filter(Boolean));
@@ -524,7 +524,7 @@ describe('devices, transformers and MQTT in a browser', () => {
     await status.getByRole('link', { name: 'Battery voltage' }).waitFor();
     await status.getByRole('button', { name: 'Run transformers now' }).click();
     await arrive(`/devices/${attic.udid}`, attic.alias);
-    await page.locator('.flash.ok').waitFor();
+    await page.locator('.flash.ok', { hasText: 'Transformers ran on the last status.' }).waitFor();
     assert.equal((await status.locator('.status-big').innerText()).trim(), 'Battery 3.42V');
     await shot('device-transformed');
     // The list shows the output too.
@@ -579,9 +579,14 @@ describe('devices, transformers and MQTT in a browser', () => {
     assert.equal(await page.locator('#no-messages').isVisible(), false, '"No messages yet" shown beside messages');
     await shotBoth('device-mqtt');
 
-    // The recorded history masks the secret too.
-    await page.reload();
-    await arrive(`/devices/${boiler.udid}/mqtt`, `MQTT traffic of ${boiler.alias}`);
+    // The recorded history masks the secret too. History rows are written
+    // in batches, so reload until both are stored.
+    for (let tries = 0; ; tries++) {
+      await page.reload();
+      await arrive(`/devices/${boiler.udid}/mqtt`, `MQTT traffic of ${boiler.alias}`);
+      if ((await messages.count()) === 2 || tries === 50) break;
+      await page.waitForTimeout(100);
+    }
     assert.equal(await messages.count(), 2);
     assert.ok(!(await page.content()).includes(secretValue), 'the secret value is in the MQTT history');
 
