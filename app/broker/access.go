@@ -18,9 +18,17 @@ type accessCache struct {
 	owners Owners
 	log    *slog.Logger
 	ttl    time.Duration
+	run    func(func()) // runs a lookup off the caller's goroutine (see pool)
 
-	mu sync.RWMutex
-	m  map[string]cachedAccess
+	mu     sync.RWMutex
+	m      map[string]cachedAccess
+	states map[string]ownerState // by owner ID
+}
+
+// ownerState is what a login needs to know about an owner.
+type ownerState struct {
+	active, admin bool
+	at            time.Time
 }
 
 type cachedAccess struct {
@@ -31,8 +39,9 @@ type cachedAccess struct {
 // denied allows nothing; it is cached for unknown logins too.
 var denied = &access{}
 
-func newAccessCache(reg Registry, owners Owners, log *slog.Logger, ttl time.Duration) *accessCache {
-	return &accessCache{reg: reg, owners: owners, log: log, ttl: ttl, m: map[string]cachedAccess{}}
+func newAccessCache(reg Registry, owners Owners, log *slog.Logger, ttl time.Duration, run func(func())) *accessCache {
+	return &accessCache{reg: reg, owners: owners, log: log, ttl: ttl, run: run, m: map[string]cachedAccess{},
+		states: map[string]ownerState{}}
 }
 
 // get returns the access of a login name, asking the registry on a miss.
@@ -43,6 +52,14 @@ func (c *accessCache) get(login string) *access {
 	if ok && time.Since(e.at) < c.ttl {
 		return e.a
 	}
+	var a *access
+	c.run(func() { a = c.load(login) })
+	return a
+}
+
+// load asks the registry for a login's access and caches it, on the
+// calling goroutine.
+func (c *accessCache) load(login string) *access {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	a, err := c.resolve(ctx, login)
@@ -62,10 +79,11 @@ func (c *accessCache) get(login string) *access {
 func (c *accessCache) resolve(ctx context.Context, login string) (*access, error) {
 	switch {
 	case isHex64(login):
-		if !c.owners.Active(ctx, login) {
+		st := c.owner(ctx, login)
+		if !st.active {
 			return denied, nil
 		}
-		return ownerAccess(login, c.owners.IsAdmin(ctx, login)), nil
+		return ownerAccess(login, st.admin), nil
 	case isUDID(login):
 		owner, meshes, err := c.reg.DeviceOwner(ctx, login)
 		if app.ErrorCode(err) == app.ENOTFOUND {
@@ -73,12 +91,29 @@ func (c *accessCache) resolve(ctx context.Context, login string) (*access, error
 		} else if err != nil {
 			return nil, err
 		}
-		if !c.owners.Active(ctx, owner) {
+		if !c.owner(ctx, owner).active {
 			return denied, nil
 		}
 		return deviceAccess(owner, login, meshes), nil
 	}
 	return denied, nil
+}
+
+// owner returns an owner's state, from the cache when fresh: every device
+// of an owner needs it at login.
+func (c *accessCache) owner(ctx context.Context, id string) ownerState {
+	c.mu.RLock()
+	st, ok := c.states[id]
+	c.mu.RUnlock()
+	if ok && time.Since(st.at) < c.ttl {
+		return st
+	}
+	st = ownerState{active: c.owners.Active(ctx, id), at: time.Now()}
+	st.admin = st.active && c.owners.IsAdmin(ctx, id)
+	c.mu.Lock()
+	c.states[id] = st
+	c.mu.Unlock()
+	return st
 }
 
 // forget drops the cached access of one login name and returns what was
@@ -95,6 +130,7 @@ func (c *accessCache) forget(login string) *access {
 func (c *accessCache) forgetOwner(owner string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	delete(c.states, owner)
 	for k, e := range c.m {
 		if k == owner || e.a.owner == owner {
 			delete(c.m, k)

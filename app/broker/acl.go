@@ -11,31 +11,33 @@ const (
 
 // access is what one login name may touch, derived from the registry at
 // check time (through a cache that is invalidated on change), never from a
-// copy of credentials. An access with no patterns allows nothing.
+// copy of credentials. The zero access (no owner) allows nothing.
 type access struct {
-	kind     string
-	owner    string
-	udid     string
-	patterns []string // filters the login may read and write
-	sys      bool     // may read $SYS
+	kind   string
+	owner  string
+	udid   string   // a device's own topic level
+	meshes []string // a device's mesh topic levels
+	all    bool     // every topic outside $SYS (an admin's bridge)
+	sys    bool     // may read $SYS
 }
 
-// deviceAccess: a device reads and writes its own topic and everything
-// below it, its owner's shared tree, and the topic of each of its meshes.
+// deviceAccess: a device reads and writes /<owner>/<udid> and everything
+// below it, /<owner>/shared and everything below it, and /<owner>/<mesh>
+// for each of its meshes.
 func deviceAccess(owner, udid string, meshes []string) *access {
-	p := []string{"/" + owner + "/" + udid + "/#", "/" + owner + "/shared/#"}
+	a := &access{kind: KindDevice, owner: owner, udid: udid}
 	for _, m := range meshes {
 		if m != "" && !strings.ContainsAny(m, "/+#") {
-			p = append(p, "/"+owner+"/"+m)
+			a.meshes = append(a.meshes, m)
 		}
 	}
-	return &access{kind: KindDevice, owner: owner, udid: udid, patterns: p}
+	return a
 }
 
-// ownerAccess: an owner reads and writes their whole tree; an admin may
-// also read $SYS.
+// ownerAccess: an owner reads and writes their whole tree, /<owner> and
+// everything below it; an admin may also read $SYS.
 func ownerAccess(owner string, admin bool) *access {
-	a := &access{kind: KindOwner, owner: owner, patterns: []string{"/" + owner + "/#"}}
+	a := &access{kind: KindOwner, owner: owner}
 	if admin {
 		a.kind, a.sys = KindAdmin, true
 	}
@@ -45,20 +47,43 @@ func ownerAccess(owner string, admin bool) *access {
 // allows reports whether the login may publish to (write) or subscribe to
 // and receive (read) filter. A topic name is a filter without wildcards, so
 // one rule serves subscriptions, deliveries and publishes: everything the
-// filter can match must lie inside one of the login's patterns. That makes
-// a subscription to "#" or "+/…" fail instead of relying on delivery-time
-// checks alone.
+// filter can match must lie inside the login's tree. That makes a
+// subscription to "#" or "+/…" fail instead of relying on delivery-time
+// checks alone. It allocates nothing: it runs for every delivery.
 func (a *access) allows(filter string, write bool, maxLen int) bool {
-	if a == nil || filter == "" || len(filter) > maxLen {
+	if a == nil || a.owner == "" || filter == "" || len(filter) > maxLen {
 		return false
 	}
 	if filter[0] == '$' {
 		// "$share/…" (any case) is refused: see Options.capabilities.
 		return !write && a.sys && within(filter, "$SYS/#")
 	}
-	for _, p := range a.patterns {
-		if within(filter, p) {
-			return true
+	if a.all {
+		return true
+	}
+	// Every pattern starts "/<owner>", so the filter must too, with those
+	// two levels written out (no wildcard).
+	rest, ok := strings.CutPrefix(filter, "/")
+	if !ok {
+		return false
+	}
+	owner, rest, more := strings.Cut(rest, "/")
+	if owner != a.owner {
+		return false
+	}
+	if a.kind != KindDevice {
+		return true // within "/<owner>/#"
+	}
+	if !more {
+		return false // "/<owner>" itself is not a device's
+	}
+	level, _, _ := strings.Cut(rest, "/")
+	if level == a.udid || level == "shared" {
+		return true // within "/<owner>/<udid>/#" or "/<owner>/shared/#"
+	}
+	for _, m := range a.meshes {
+		if rest == m {
+			return true // exactly "/<owner>/<mesh>"
 		}
 	}
 	return false

@@ -191,7 +191,7 @@ func (s *Server) bridgeAccess(ctx context.Context, ownerID string) *access {
 		return denied
 	}
 	if s.deps.Owners.IsAdmin(ctx, ownerID) {
-		return &access{kind: KindAdmin, owner: ownerID, patterns: []string{"#"}, sys: true}
+		return &access{kind: KindAdmin, owner: ownerID, all: true, sys: true}
 	}
 	return ownerAccess(ownerID, false)
 }

@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,7 +24,17 @@ type history struct {
 	ch      chan store.MQTTMessage
 	done    chan struct{}
 	stopped chan struct{}
-	dropped atomic.Int64
+	dropped atomic.Int64 // queue full
+	capped  atomic.Int64 // over an owner's rate
+
+	mu      sync.Mutex
+	buckets map[string]*bucket
+}
+
+// bucket is one owner's token bucket for recorded messages.
+type bucket struct {
+	tokens float64
+	last   time.Time
 }
 
 const (
@@ -32,15 +43,18 @@ const (
 )
 
 func newHistory(db *store.DB, log *slog.Logger, opts HistoryOptions, interval time.Duration) *history {
-	h := &history{db: db, log: log, opts: opts, interval: max(interval, 20*time.Millisecond),
-		ch: make(chan store.MQTTMessage, historyQueue), done: make(chan struct{}), stopped: make(chan struct{})}
+	// Rows wait longer than broker state: nobody waits for them, and bigger
+	// batches cost the single database writer less per row.
+	h := &history{db: db, log: log, opts: opts, interval: max(interval, 200*time.Millisecond),
+		ch: make(chan store.MQTTMessage, historyQueue), done: make(chan struct{}), stopped: make(chan struct{}),
+		buckets: map[string]*bucket{}}
 	go h.loop()
 	return h
 }
 
 // add queues a message, its payload cut at the configured cap.
 func (h *history) add(m store.MQTTMessage) {
-	if h.opts.Off {
+	if h.opts.Off || !h.allow(m.OwnerID, m.At) {
 		return
 	}
 	if len(m.Payload) > h.opts.MaxPayload {
@@ -51,6 +65,27 @@ func (h *history) add(m store.MQTTMessage) {
 	default:
 		h.dropped.Add(1)
 	}
+}
+
+// allow takes a token from the owner's bucket, which refills at MaxRate a
+// second and holds one second's worth.
+func (h *history) allow(owner string, now time.Time) bool {
+	rate := float64(h.opts.MaxRate)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	b := h.buckets[owner]
+	if b == nil {
+		b = &bucket{tokens: rate, last: now}
+		h.buckets[owner] = b
+	}
+	b.tokens = min(rate, b.tokens+rate*now.Sub(b.last).Seconds())
+	b.last = now
+	if b.tokens < 1 {
+		h.capped.Add(1)
+		return false
+	}
+	b.tokens--
+	return true
 }
 
 func (h *history) loop() {
@@ -118,6 +153,9 @@ func (h *history) pruneLoop(ctx context.Context) {
 		}
 		if d := h.dropped.Swap(0); d > 0 {
 			h.log.Warn("mqtt: history queue was full, messages not recorded", "dropped", d)
+		}
+		if c := h.capped.Swap(0); c > 0 {
+			h.log.Info("mqtt: history rate cap reached, messages not recorded", "skipped", c)
 		}
 		select {
 		case <-ctx.Done():

@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"time"
@@ -26,10 +25,10 @@ type authHook struct {
 
 func (h *authHook) ID() string { return "thinx-auth" }
 
-func (h *authHook) Provides(b byte) bool {
-	return bytes.Contains([]byte{mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck,
-		mqtt.OnSessionEstablished, mqtt.OnDisconnect}, []byte{b})
-}
+var authEvents = newHookSet(mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck,
+	mqtt.OnSessionEstablished, mqtt.OnDisconnect)
+
+func (h *authHook) Provides(b byte) bool { return authEvents.has(b) }
 
 // OnConnect bounds the keepalive before the server arms the read deadline
 // with it: 0 (never time out) would let a vanished device hold its socket.
@@ -56,9 +55,13 @@ func (h *authHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) boo
 	if len(cl.ID) > maxClientIDLen {
 		return false
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	ss, err := s.authenticate(ctx, login, string(pk.Connect.Password), ip)
+	var ss *session
+	var err error
+	s.pool.do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		ss, err = s.authenticate(ctx, login, string(pk.Connect.Password), ip)
+	})
 	if err != nil {
 		if app.ErrorCode(err) == app.EINTERNAL {
 			s.log.Error("mqtt: login check failed", "ip", ip, "err", err)
@@ -78,46 +81,29 @@ func (h *authHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) boo
 }
 
 // authenticate checks one login and returns its session, not yet bound to
-// a client.
+// a client. It runs on the lookup pool. A login re-reads the registry
+// (meshes or the admin flag may have changed since the cached entry was
+// made), then checks the key against the owner found.
 func (s *Server) authenticate(ctx context.Context, login, key, ip string) (*session, error) {
 	denied := app.Errorf(app.EUNAUTHORIZED, "authentication_error")
-	ss := &session{login: login, key: key, ip: ip, at: time.Now()}
-	switch {
-	case login == "" || key == "":
-		return nil, denied
-	case isHex64(login):
-		ss.owner, ss.kind = login, KindOwner
-	case isUDID(login):
-		owner, _, err := s.deps.Registry.DeviceOwner(ctx, login)
-		if app.ErrorCode(err) == app.ENOTFOUND {
-			// Still run the key check: it counts the failure against the
-			// address, so guessing UDIDs is rate limited like guessing keys.
-			_, _ = s.deps.Keys.CheckKey(ctx, "", key, ip)
-			return nil, denied
-		} else if err != nil {
-			return nil, err
-		}
-		ss.owner, ss.udid, ss.kind = owner, login, KindDevice
-	default:
+	if key == "" || (!isHex64(login) && !isUDID(login)) {
 		return nil, denied
 	}
-	k, err := s.deps.Keys.CheckKey(ctx, ss.owner, key, ip)
+	s.access.forget(login)
+	a := s.access.load(login)
+	if a.owner == "" {
+		// An unknown device or owner: still run the key check, which counts
+		// the failure against the address, so guessing UDIDs is rate
+		// limited like guessing keys.
+		_, _ = s.deps.Keys.CheckKey(ctx, "", key, ip)
+		return nil, denied
+	}
+	k, err := s.deps.Keys.CheckKey(ctx, a.owner, key, ip)
 	if err != nil {
 		return nil, err
 	}
-	if !s.deps.Owners.Active(ctx, ss.owner) {
-		return nil, denied
-	}
-	ss.keyHash = k.Hash
-	// A login re-reads the registry: meshes or the admin flag may have
-	// changed since the cached entry was made.
-	s.access.forget(login)
-	if a := s.access.get(login); a.owner != ss.owner {
-		return nil, denied
-	} else if a.kind == KindAdmin {
-		ss.kind = KindAdmin
-	}
-	return ss, nil
+	return &session{login: login, kind: a.kind, owner: a.owner, udid: a.udid, keyHash: k.Hash, key: key, ip: ip,
+		at: time.Now()}, nil
 }
 
 // OnACLCheck is asked for every publish, every subscription and every
@@ -163,3 +149,18 @@ func remoteIP(addr string) string {
 	}
 	return addr
 }
+
+// hookSet is the set of events a hook answers. The server asks every hook
+// whether it provides an event several times per message, so the answer
+// is one bit test.
+type hookSet uint64
+
+func newHookSet(events ...byte) hookSet {
+	var s hookSet
+	for _, e := range events {
+		s |= 1 << e
+	}
+	return s
+}
+
+func (s hookSet) has(e byte) bool { return e < 64 && s&(1<<e) != 0 }

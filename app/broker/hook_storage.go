@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"bytes"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -28,24 +27,19 @@ type storageHook struct {
 
 func (h *storageHook) ID() string { return "thinx-storage" }
 
-func (h *storageHook) Provides(b byte) bool {
-	return bytes.Contains([]byte{
-		mqtt.OnSessionEstablished, mqtt.OnDisconnect, mqtt.OnSubscribed, mqtt.OnUnsubscribed,
-		mqtt.OnRetainMessage, mqtt.OnQosPublish, mqtt.OnQosComplete, mqtt.OnQosDropped,
-		mqtt.OnClientExpired, mqtt.OnRetainedExpired, mqtt.OnWillSent, mqtt.OnSysInfoTick,
-		mqtt.StoredClients, mqtt.StoredSubscriptions, mqtt.StoredRetainedMessages,
-		mqtt.StoredInflightMessages, mqtt.StoredSysInfo,
-	}, []byte{b})
-}
+var storageEvents = newHookSet(mqtt.OnSessionEstablished, mqtt.OnDisconnect, mqtt.OnSubscribed, mqtt.OnUnsubscribed,
+	mqtt.OnRetainMessage, mqtt.OnQosPublish, mqtt.OnQosComplete, mqtt.OnQosDropped,
+	mqtt.OnClientExpired, mqtt.OnRetainedExpired, mqtt.OnWillSent, mqtt.OnSysInfoTick,
+	mqtt.StoredClients, mqtt.StoredSubscriptions, mqtt.StoredRetainedMessages,
+	mqtt.StoredInflightMessages, mqtt.StoredSysInfo)
+
+func (h *storageHook) Provides(b byte) bool { return storageEvents.has(b) }
 
 // persistent reports whether cl's session outlives its connection, and
 // whether the server still knows cl (a dropped or taken-over client must
 // not write its state back).
 func (h *storageHook) persistent(cl *mqtt.Client) bool {
-	if cl.Net.Inline {
-		return false
-	}
-	if v := cl.Properties.ProtocolVersion; (v == 5 && cl.Properties.Props.SessionExpiryInterval == 0) || (v < 5 && cl.Properties.Clean) {
+	if cl.Net.Inline || clean(cl) {
 		return false
 	}
 	cur, ok := h.s.mq.Clients.Get(cl.ID)
@@ -142,16 +136,24 @@ func (h *storageHook) OnQosPublish(cl *mqtt.Client, pk packets.Packet, sent int6
 	h.s.batch.put(store.MQTTInflight, cl.ID, packetKey(pk.PacketID), m.MarshalBinary)
 }
 
+// OnQosComplete forgets a stored in-flight message. A clean session never
+// stored one, which this checks first: it runs for every QoS message.
 func (h *storageHook) OnQosComplete(cl *mqtt.Client, pk packets.Packet) {
-	if !cl.Net.Inline {
+	if !cl.Net.Inline && !clean(cl) {
 		h.s.batch.del(store.MQTTInflight, cl.ID, packetKey(pk.PacketID))
 	}
 }
 
 func (h *storageHook) OnQosDropped(cl *mqtt.Client, pk packets.Packet) {
-	if !cl.Net.Inline {
+	if !cl.Net.Inline && !clean(cl) {
 		h.s.batch.del(store.MQTTInflight, cl.ID, packetKey(pk.PacketID))
 	}
+}
+
+// clean reports whether cl's session ends with its connection.
+func clean(cl *mqtt.Client) bool {
+	v := cl.Properties.ProtocolVersion
+	return (v == 5 && cl.Properties.Props.SessionExpiryInterval == 0) || (v < 5 && cl.Properties.Clean)
 }
 
 // OnSysInfoTick stores the counters once a minute: they only seed $SYS

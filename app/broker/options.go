@@ -36,8 +36,9 @@ type Options struct {
 	MaxKeepalive uint16
 	// WritesPending is the per-client outbound queue length. Every
 	// connection allocates it up front (8 bytes a slot): the broker's
-	// default of 8192 costs 64 KiB per idle device. QoS 1 publishers are
-	// slowed down before the queue of a subscriber fills (see flow.go).
+	// default of 8192 costs 64 KiB per device once traffic has touched it.
+	// Publishers are slowed down before a subscriber's queue fills (see
+	// flow.go), so a short queue loses no throughput.
 	WritesPending int32
 	// MaxInflight bounds the unacknowledged QoS 1/2 messages kept for one
 	// client, online or off; beyond it messages to that client are dropped.
@@ -70,6 +71,11 @@ type HistoryOptions struct {
 	Retention   time.Duration // default 24 h
 	MaxPayload  int           // bytes of a payload kept, default 2 KiB
 	MaxPerOwner int           // newest rows kept per owner, default 100,000
+	// MaxRate caps the messages recorded per owner and second (default
+	// 2,000). SQLite has one writer, shared
+	// with check-ins and the registry: a flood of messages must not take it
+	// over. Messages beyond the cap are still delivered, just not recorded.
+	MaxRate int
 }
 
 func (o *Options) defaults() {
@@ -92,7 +98,7 @@ func (o *Options) defaults() {
 		o.MaxKeepalive = 3600
 	}
 	if o.WritesPending <= 0 {
-		o.WritesPending = 256
+		o.WritesPending = 128
 	}
 	if o.MaxInflight == 0 {
 		o.MaxInflight = 1024
@@ -112,6 +118,9 @@ func (o *Options) defaults() {
 	}
 	if o.History.MaxPerOwner <= 0 {
 		o.History.MaxPerOwner = 100000
+	}
+	if o.History.MaxRate <= 0 {
+		o.History.MaxRate = 2000
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()

@@ -27,17 +27,24 @@ type session struct {
 	online   atomic.Bool // set once the CONNACK went out
 }
 
-// sessions indexes live sessions by their client.
+// sessions indexes live sessions by their client and by login name.
 type sessions struct {
-	mu sync.RWMutex
-	m  map[*mqtt.Client]*session
+	mu      sync.RWMutex
+	m       map[*mqtt.Client]*session
+	byLogin map[string]map[*session]struct{}
 }
 
-func newSessions() *sessions { return &sessions{m: map[*mqtt.Client]*session{}} }
+func newSessions() *sessions {
+	return &sessions{m: map[*mqtt.Client]*session{}, byLogin: map[string]map[*session]struct{}{}}
+}
 
 func (s *sessions) add(ss *session) {
 	s.mu.Lock()
 	s.m[ss.cl] = ss
+	if s.byLogin[ss.login] == nil {
+		s.byLogin[ss.login] = map[*session]struct{}{}
+	}
+	s.byLogin[ss.login][ss] = struct{}{}
 	s.mu.Unlock()
 }
 
@@ -52,8 +59,28 @@ func (s *sessions) remove(cl *mqtt.Client) *session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ss := s.m[cl]
+	if ss == nil {
+		return nil
+	}
 	delete(s.m, cl)
+	delete(s.byLogin[ss.login], ss)
+	if len(s.byLogin[ss.login]) == 0 {
+		delete(s.byLogin, ss.login)
+	}
 	return ss
+}
+
+// ofLogin returns the sessions of one login name for which keep is true.
+func (s *sessions) ofLogin(login string, keep func(*session) bool) []*session {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []*session
+	for ss := range s.byLogin[login] {
+		if keep(ss) {
+			out = append(out, ss)
+		}
+	}
+	return out
 }
 
 // match returns the sessions for which keep is true.
@@ -104,9 +131,7 @@ func (s *Server) Clients(ownerID string) []ClientInfo {
 
 // Online reports whether the device has a live MQTT session.
 func (s *Server) Online(udid string) bool {
-	return len(s.sess.match(func(ss *session) bool {
-		return ss.udid == udid && ss.online.Load() && !ss.cl.Closed()
-	})) > 0
+	return len(s.sess.ofLogin(udid, func(ss *session) bool { return ss.online.Load() && !ss.cl.Closed() })) > 0
 }
 
 // DisconnectDevice ends the device's live sessions at once and forgets its

@@ -118,7 +118,7 @@ func (t *tap) connection(ss *session, online bool) {
 	if ss.kind != KindDevice {
 		return
 	}
-	if !online && len(t.s.sess.match(func(o *session) bool { return o != ss && o.udid == ss.udid && !o.cl.Closed() })) > 0 {
+	if !online && len(t.s.sess.ofLogin(ss.login, func(o *session) bool { return o != ss && !o.cl.Closed() })) > 0 {
 		return // a reconnect took this session over; the device stays online
 	}
 	t.enqueue(job{owner: ss.owner, udid: ss.udid, online: online, ip: ss.ip})
@@ -178,7 +178,9 @@ type tapHook struct {
 
 func (h *tapHook) ID() string { return "thinx-tap" }
 
-func (h *tapHook) Provides(b byte) bool { return b == mqtt.OnPublished || b == mqtt.OnWillSent }
+var tapEvents = newHookSet(mqtt.OnPublished, mqtt.OnWillSent)
+
+func (h *tapHook) Provides(b byte) bool { return tapEvents.has(b) }
 
 func (h *tapHook) OnPublished(cl *mqtt.Client, pk packets.Packet) { h.t.message(cl, pk) }
 
