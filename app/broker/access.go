@@ -99,13 +99,18 @@ func (c *accessCache) resolve(ctx context.Context, login string) (*access, error
 	return denied, nil
 }
 
+// ownerTTL bounds how long a disabled owner's devices may still log in
+// when nobody called InvalidateOwner; short, yet long enough that a fleet
+// reconnecting at once asks the database about its owner only once.
+const ownerTTL = 10 * time.Second
+
 // owner returns an owner's state, from the cache when fresh: every device
 // of an owner needs it at login.
 func (c *accessCache) owner(ctx context.Context, id string) ownerState {
 	c.mu.RLock()
 	st, ok := c.states[id]
 	c.mu.RUnlock()
-	if ok && time.Since(st.at) < c.ttl {
+	if ok && time.Since(st.at) < ownerTTL {
 		return st
 	}
 	st = ownerState{active: c.owners.Active(ctx, id), at: time.Now()}

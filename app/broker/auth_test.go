@@ -122,3 +122,31 @@ func TestClients(t *testing.T) {
 		t.Error("both devices should be online: equal client IDs of two owners must not take each other over")
 	}
 }
+
+// Disabling an owner ends its sessions once the broker is told, and no
+// device of it logs in again.
+func TestDisabledOwner(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	dev := mustDial(t, f.tcpURL(), f.B.udid, f.B.key, "5CCF7FA1B2C4")
+	admin, err := f.db.Owner(ctx, f.A.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.auth.SetDisabled(ctx, admin, f.B.id, true, "127.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	f.srv.InvalidateOwner(f.B.id)
+	dev.waitLost(t)
+	for _, user := range []string{f.B.udid, f.B.id} {
+		if c, err := dial(f.tcpURL(), user, f.B.key, "again"); err == nil {
+			c.Disconnect(0)
+			t.Errorf("%s of a disabled owner logged in", user)
+		}
+	}
+	if err := f.auth.SetDisabled(ctx, admin, f.B.id, false, "127.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	f.srv.InvalidateOwner(f.B.id)
+	mustDial(t, f.tcpURL(), f.B.udid, f.B.key, "5CCF7FA1B2C4")
+}
