@@ -116,7 +116,9 @@ func (h *authHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 		a := s.access.get(ss.login)
 		if a.owner != ss.owner {
 			// The device changed owner or vanished since this login.
-			go s.kick(cl, true)
+			if ss.kicked.CompareAndSwap(false, true) {
+				go s.kick(cl, true)
+			}
 			return false
 		}
 		return a.allows(topic, write, s.opts.MaxTopicLength)

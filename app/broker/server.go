@@ -154,7 +154,7 @@ func (s *Server) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
 		s.bridges.stopAll()
-		if s.started.Load() {
+		if s.started.Swap(false) { // Publish refuses from now on
 			err = s.mq.Close()
 		}
 		if s.cancel != nil {

@@ -25,6 +25,7 @@ type session struct {
 	ip       string
 	at       time.Time
 	online   atomic.Bool // set once the CONNACK went out
+	kicked   atomic.Bool // the broker is ending it
 }
 
 // sessions indexes live sessions by their client and by login name.
