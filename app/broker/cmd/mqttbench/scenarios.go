@@ -45,33 +45,64 @@ const repeats = 5
 func (b *bench) fanin() error {
 	fmt.Fprintf(b.out, "## Fan-in: %d publishers → 1 subscriber, %d messages each, 64 B, QoS 1 window %d\n\n",
 		b.cfg.pubs, b.cfg.msgs, b.cfg.window)
-	fmt.Fprintln(b.out, "| QoS | thinx msg/s | thinx lost | mosquitto msg/s | mosquitto lost | ratio |")
-	fmt.Fprintln(b.out, "|---|---|---|---|---|---|")
+	fmt.Fprintln(b.out, "| QoS | thinx msg/s | lost (worst run) | CPU s / 100k | mosquitto msg/s | lost (worst run) | CPU s / 100k | ratio |")
+	fmt.Fprintln(b.out, "|---|---|---|---|---|---|---|---|")
 	for _, q := range strings.Split(b.cfg.qos, ",") {
 		qos := byte(0)
 		if strings.TrimSpace(q) == "1" {
 			qos = 1
 		}
-		got := map[string][]loadgen.FanInResult{}
+		runs := map[string][]fanRun{}
 		// Alternate the brokers, so a change in background load on the
 		// machine hits both alike.
 		for range repeats {
 			for _, kind := range strings.Fields(envOr("MQTTBENCH_FANIN", "thinx mosquitto")) {
-				r, cpu, err := b.faninOnce(kind, qos)
+				r, used, err := b.faninOnce(kind, qos)
 				if err != nil {
 					return fmt.Errorf("fan-in on %s: %w", kind, err)
 				}
+				perMsg := used.Seconds() * 1e5 / float64(max(r.Received, 1))
 				fmt.Fprintf(b.log, "fan-in QoS %d %s: %.0f msg/s, %d of %d delivered, %d duplicates, server CPU %.2f s per 100k\n",
-					qos, kind, r.Rate, r.Received, r.Sent, r.Duplicates, cpu.Seconds()*1e5/float64(max(r.Received, 1)))
-				got[kind] = append(got[kind], r)
+					qos, kind, r.Rate, r.Received, r.Sent, r.Duplicates, perMsg)
+				runs[kind] = append(runs[kind], fanRun{r, perMsg})
 			}
 		}
-		t, m := median(got["thinx"]), median(got["mosquitto"])
-		fmt.Fprintf(b.out, "| %d | %.0f | %s | %.0f | %s | %.2f× |\n", qos, t.Rate, lost(got["thinx"]),
-			m.Rate, lost(got["mosquitto"]), t.Rate/m.Rate)
+		t, m := median(runs["thinx"]), median(runs["mosquitto"])
+		fmt.Fprintf(b.out, "| %d | %.0f | %s | %.2f | %.0f | %s | %.2f | %.2f× |\n", qos, t.Rate, lost(runs["thinx"]), t.cpu,
+			m.Rate, lost(runs["mosquitto"]), m.cpu, t.Rate/m.Rate)
 	}
 	fmt.Fprintln(b.out)
 	return nil
+}
+
+// fanRun is one fan-in with the server's processor seconds per 100,000
+// messages.
+type fanRun struct {
+	loadgen.FanInResult
+	cpu float64
+}
+
+func median(rs []fanRun) fanRun {
+	if len(rs) == 0 {
+		return fanRun{}
+	}
+	s := append([]fanRun(nil), rs...)
+	sort.Slice(s, func(i, j int) bool { return s[i].Rate < s[j].Rate })
+	return s[len(s)/2]
+}
+
+// lost is the worst loss of the runs, as a count and a share.
+func lost(rs []fanRun) string {
+	var worst fanRun
+	for _, r := range rs {
+		if r.Sent-r.Received > worst.Sent-worst.Received {
+			worst = r
+		}
+	}
+	if worst.Sent == 0 {
+		return "0"
+	}
+	return fmt.Sprintf("%d (%.4f %%)", worst.Sent-worst.Received, worst.LossPercent)
 }
 
 // faninOnce runs one fan-in on a fresh server and returns the processor
@@ -87,21 +118,6 @@ func (b *bench) faninOnce(kind string, qos byte) (loadgen.FanInResult, time.Dura
 	r, err := loadgen.FanIn{Addr: s.info.Addr, Sub: sub, SubFilter: filter, Pubs: pubs, Topics: topics,
 		Msgs: b.cfg.msgs, QoS: qos, Window: b.cfg.window, Payload: 64, Drain: 2 * time.Second}.Run()
 	return r, s.cpu() - before, err
-}
-
-func median(rs []loadgen.FanInResult) loadgen.FanInResult {
-	s := append([]loadgen.FanInResult(nil), rs...)
-	sort.Slice(s, func(i, j int) bool { return s[i].Rate < s[j].Rate })
-	return s[len(s)/2]
-}
-
-// lost is the worst loss of the runs.
-func lost(rs []loadgen.FanInResult) string {
-	worst := 0.0
-	for _, r := range rs {
-		worst = max(worst, r.LossPercent)
-	}
-	return fmt.Sprintf("%.2f %%", worst)
 }
 
 // idle measures resident memory per logged-in idle connection.
