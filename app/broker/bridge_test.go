@@ -3,6 +3,7 @@ package broker
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"thinx/app"
 )
@@ -23,7 +26,9 @@ type remoteBroker struct {
 	cmd  *exec.Cmd
 }
 
-func startMosquitto(t *testing.T) *remoteBroker {
+// startMosquitto runs mosquitto; conf, if given, replaces the default
+// configuration (an anonymous listener) and gets the port.
+func startMosquitto(t *testing.T, conf ...func(port int) string) *remoteBroker {
 	t.Helper()
 	if _, err := exec.LookPath("mosquitto"); err != nil {
 		t.Skip("mosquitto not installed")
@@ -34,12 +39,15 @@ func startMosquitto(t *testing.T) *remoteBroker {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	conf := filepath.Join(t.TempDir(), "mosquitto.conf")
+	path := filepath.Join(t.TempDir(), "mosquitto.conf")
 	body := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n", port)
-	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+	if len(conf) > 0 {
+		body = conf[0](port)
+	}
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	rb := &remoteBroker{t: t, port: port, conf: conf}
+	rb := &remoteBroker{t: t, port: port, conf: path}
 	rb.start()
 	t.Cleanup(rb.stop)
 	return rb
@@ -182,4 +190,61 @@ func TestBridge(t *testing.T) {
 	if len(list) != 0 {
 		t.Errorf("bridges after delete: %+v", list)
 	}
+}
+
+// TestBridgeTLS: a bridge to a broker that wants TLS and a password.
+func TestBridgeTLS(t *testing.T) {
+	dir := t.TempDir()
+	_, pool, caPath := selfSigned(t, dir)
+	passwd := filepath.Join(dir, "passwd")
+	if out, err := exec.Command("mosquitto_passwd", "-b", "-c", passwd, "thinx", "bridge-secret").CombinedOutput(); err != nil {
+		t.Skipf("mosquitto_passwd: %v %s", err, out)
+	}
+	remote := startMosquitto(t, func(port int) string {
+		// "user root": mosquitto started as root would otherwise switch to
+		// its own user, which cannot read the test's private directory.
+		return fmt.Sprintf("listener %d 127.0.0.1\ncertfile %s\nkeyfile %s\nallow_anonymous false\npassword_file %s\npersistence false\nuser root\n",
+			port, filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), passwd)
+	})
+	ca, err := os.ReadFile(caPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t)
+	ctx := context.Background()
+	b := Bridge{Name: "tls", URL: "ssl://" + remote.addr(), Username: "thinx", Password: "wrong", CACert: string(ca),
+		Forward: []string{"+/status"}, Enabled: true}
+	saved, err := f.srv.SaveBridge(ctx, f.A.id, "127.0.0.1", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if st := f.srv.BridgeStatus(f.A.id); len(st) == 1 && st[0].Error != "" {
+			break // refused, and the console can say why
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a wrong password left no error: %+v", f.srv.BridgeStatus(f.A.id))
+		}
+	}
+	b.ID, b.Password = saved.ID, "bridge-secret"
+	if _, err := f.srv.SaveBridge(ctx, f.A.id, "127.0.0.1", b); err != nil {
+		t.Fatal(err)
+	}
+	waitBridge(t, f.srv, f.A.id, "connected")
+	watcher := mustDial(t, "ssl://"+remote.addr(), "thinx", "bridge-secret", "watcher",
+		func(o *paho.ClientOptions) { o.SetTLSConfig(&tls.Config{RootCAs: pool}) })
+	watcher.sub(t, "#", 1)
+	dev := mustDial(t, f.tcpURL(), f.A.udid, f.A.key, "5CCF7FA1B2C3")
+	status := "/" + f.A.id + "/" + f.A.udid + "/status"
+	if err := dev.pub(t, status, 1, false, `{"status":"over tls"}`); err != nil {
+		t.Fatal(err)
+	}
+	watcher.expect(t, status, `{"status":"over tls"}`)
+
+	// An update without a password keeps the stored one.
+	b.Password, b.Name = "", "tls renamed"
+	if _, err := f.srv.SaveBridge(ctx, f.A.id, "127.0.0.1", b); err != nil {
+		t.Fatal(err)
+	}
+	waitBridge(t, f.srv, f.A.id, "connected")
 }

@@ -21,8 +21,8 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 )
 
-// selfSigned makes a certificate for 127.0.0.1 and localhost and writes its
-// PEM to dir/ca.pem for the command-line clients.
+// selfSigned makes a certificate for 127.0.0.1 and localhost and writes it
+// to dir as ca.pem (for clients) and cert.pem with key.pem (for mosquitto).
 func selfSigned(t *testing.T, dir string) (*tls.Config, *x509.CertPool, string) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -44,8 +44,16 @@ func selfSigned(t *testing.T, dir string) (*tls.Config, *x509.CertPool, string) 
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
 	path := filepath.Join(dir, "ca.pem")
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
 		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{path: certPEM, filepath.Join(dir, "cert.pem"): certPEM,
+		filepath.Join(dir, "key.pem"): pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})} {
+		if err := os.WriteFile(name, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}, pool, path
 }
