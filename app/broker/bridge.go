@@ -31,7 +31,10 @@ const (
 
 // Bridge forwards chosen topics of an owner's tree to an external MQTT
 // broker (Home Assistant's, say) and can bring remote topics back into the
-// tree. An admin's bridge may forward any topic.
+// tree. An admin's bridge may forward any topic. A message a bridge brought
+// back is never sent out by that bridge again, but Forward and Subscribe
+// should not overlap: the remote echo of a forwarded status would be
+// processed a second time here.
 type Bridge struct {
 	ID       int64
 	OwnerID  string
