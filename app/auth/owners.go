@@ -177,6 +177,11 @@ func (s *Service) SetDisabled(ctx context.Context, actor *app.Owner, ownerID str
 	if ownerID == actor.ID {
 		return app.Errorf(app.EINVALID, "You cannot disable your own account.")
 	}
+	defer func() {
+		if s.OnOwnerChanged != nil {
+			s.OnOwnerChanged(ownerID)
+		}
+	}()
 	return s.DB.Update(ctx, func(tx *store.Tx) error {
 		o, err := tx.Owner(ownerID)
 		if err != nil {

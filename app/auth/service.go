@@ -39,6 +39,9 @@ type Service struct {
 	// OnKeyRevoked is called after a key is revoked, so the broker can end
 	// live sessions that used it. Set by the wiring.
 	OnKeyRevoked func(ownerID, keyHash string)
+	// OnOwnerChanged is called after an owner is disabled or enabled, so
+	// the broker ends or re-allows their sessions at once.
+	OnOwnerChanged func(ownerID string)
 
 	usageMu sync.Mutex
 	usage   map[int64]time.Time

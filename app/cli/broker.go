@@ -52,6 +52,10 @@ func (d *daemon) wireBroker(dev *devices.Service) error {
 		dev.ForgetKey(ownerID, keyHash)
 		brk.DisconnectKey(ownerID, keyHash)
 	}
+	// Access rules are cached in the broker: changes of an owner's state
+	// or of mesh membership are read again at once.
+	d.auth.OnOwnerChanged = brk.InvalidateOwner
+	dev.OnMeshesChanged = brk.InvalidateOwner
 	d.broker = brk
 	d.web.Broker = brk
 	return nil

@@ -87,6 +87,7 @@ func (s *Service) RenameMesh(ctx context.Context, ownerID, id, alias, ip string)
 
 // DeleteMesh removes a mesh; its devices stay, outside it.
 func (s *Service) DeleteMesh(ctx context.Context, ownerID, id, ip string) error {
+	defer s.meshesChanged(ownerID)
 	return s.DB.Update(ctx, func(tx *store.Tx) error {
 		m, err := tx.Mesh(ownerID, id)
 		if err != nil {
@@ -118,6 +119,7 @@ func (s *Service) meshMembers(ctx context.Context, ownerID, meshID string, udids
 	if !attach {
 		verb = "removed from"
 	}
+	defer s.meshesChanged(ownerID)
 	return s.DB.Update(ctx, func(tx *store.Tx) error {
 		if _, err := tx.Mesh(ownerID, meshID); err != nil {
 			return err
@@ -143,4 +145,12 @@ func pluralDevices(n int) string {
 		return "1 device"
 	}
 	return strconv.Itoa(n) + " devices"
+}
+
+// meshesChanged tells the broker that the owner's devices' mesh topics
+// changed, so its cached access rules are read again.
+func (s *Service) meshesChanged(ownerID string) {
+	if s.OnMeshesChanged != nil {
+		s.OnMeshesChanged(ownerID)
+	}
 }

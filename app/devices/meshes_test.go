@@ -27,7 +27,12 @@ func TestMeshes(t *testing.T) {
 			t.Errorf("mesh id %q: %v", bad, err)
 		}
 	}
+	var told []string
+	e.svc.OnMeshesChanged = func(owner string) { told = append(told, owner) }
 	mustf(t, e.svc.AttachMesh(ctx, o.ID, m.ID, []string{a, b}, ""), "attach")
+	if len(told) != 1 || told[0] != o.ID {
+		t.Fatalf("the broker was not told of the new members: %v", told)
+	}
 	mustf(t, e.svc.AttachMesh(ctx, o.ID, m.ID, []string{a}, ""), "attach twice")
 	owner, meshes, err := e.svc.DeviceOwner(ctx, a)
 	if err != nil || owner != o.ID || len(meshes) != 1 || meshes[0] != m.ID {

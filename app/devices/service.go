@@ -79,6 +79,9 @@ type Service struct {
 	// OnDeviceRevoked is called after a device was deleted or handed to
 	// another owner, so the broker can end its MQTT session.
 	OnDeviceRevoked func(ownerID, udid string)
+	// OnMeshesChanged is called after devices join or leave a mesh, so the
+	// broker re-reads which mesh topics they may use.
+	OnMeshesChanged func(ownerID string)
 
 	CheckinsKept int           // per device; older ones live on as daily counts
 	StaleAfter   time.Duration // no check-in for this long makes a device stale
