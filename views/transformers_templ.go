@@ -36,17 +36,17 @@ type TransformResult struct {
 // TransformerEditPage is the editor.
 type TransformerEditPage struct {
 	Page
-	T         *app.Transformer // nil while new
-	Alias     string
-	Source    string
-	Versions  []app.TransformerVersion
-	Running   [][2]string // devices running it: UDID, alias
-	Devices   [][2]string // the owner's devices, for "try" and "attach"
-	TryStatus string
-	TryDevice string
-	Result    *TransformResult
-	EditorJS  string
-	Action    string
+	T          *app.Transformer // nil while new
+	Alias      string
+	Source     string
+	Versions   []app.TransformerVersion
+	Running    [][2]string // devices running it: UDID, alias
+	Devices    [][2]string // the owner's devices, for "try"
+	Attachable [][2]string // the owner's devices not running it yet
+	TryStatus  string
+	TryDevice  string
+	Result     *TransformResult
+	Action     string
 }
 
 // TransformersView lists transformers and examples.
@@ -582,7 +582,7 @@ func TransformerEditView(p TransformerEditPage) templ.Component {
 						return templ_7745c5c3_Err
 					}
 				}
-				if len(p.Devices) > 0 {
+				if len(p.Attachable) > 0 {
 					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 53, "<form class=\"inline\" method=\"post\" action=\"")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
@@ -600,7 +600,7 @@ func TransformerEditView(p TransformerEditPage) templ.Component {
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					for _, d := range p.Devices {
+					for _, d := range p.Attachable {
 						templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 55, "<option value=\"")
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err

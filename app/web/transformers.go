@@ -7,7 +7,6 @@ import (
 
 	"thinx/app"
 	"thinx/app/transform"
-	"thinx/assets"
 	"thinx/views"
 )
 
@@ -43,7 +42,7 @@ func (s *Server) transformers(w http.ResponseWriter, r *http.Request) {
 // versions and devices, and the owner's devices for "try" and "attach".
 func (s *Server) editPage(r *http.Request) (views.TransformerEditPage, error) {
 	ctx, o := r.Context(), owner(r)
-	p := views.TransformerEditPage{Page: s.page(r, "/transformers", "Transformer"), EditorJS: assets.URL("editor.js"), Action: "/transformers/new"}
+	p := views.TransformerEditPage{Page: s.page(r, "/transformers", "Transformer"), Action: "/transformers/new"}
 	var err error
 	if p.Devices, err = s.DB.DeviceChoices(ctx, o.ID, 500); err != nil {
 		return p, err
@@ -60,8 +59,19 @@ func (s *Server) editPage(r *http.Request) (views.TransformerEditPage, error) {
 	if p.Versions, err = s.DB.TransformerVersions(ctx, o.ID, id); err != nil {
 		return p, err
 	}
-	p.Running, err = s.DB.TransformerDevices(ctx, o.ID, id)
-	return p, err
+	if p.Running, err = s.DB.TransformerDevices(ctx, o.ID, id); err != nil {
+		return p, err
+	}
+	running := map[string]bool{}
+	for _, d := range p.Running {
+		running[d[0]] = true
+	}
+	for _, d := range p.Devices {
+		if !running[d[0]] {
+			p.Attachable = append(p.Attachable, d)
+		}
+	}
+	return p, nil
 }
 
 func (s *Server) transformerEdit(w http.ResponseWriter, r *http.Request) {
