@@ -135,6 +135,9 @@ func (f *flow) wait(pub *mqtt.Client, topic string) {
 		wake := f.wake
 		f.mu.Unlock()
 		if timer == nil {
+			// The acknowledgements of what pub sent before go out now,
+			// not after the wait.
+			pauseConn(pub.Net.Conn)
 			timer = time.NewTimer(f.maxWait)
 		}
 		select {

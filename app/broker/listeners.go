@@ -119,9 +119,9 @@ func (l *netListener) Serve(establish listeners.EstablishFn) {
 func (l *netListener) handle(c net.Conn, establish listeners.EstablishFn) {
 	defer l.wg.Done()
 	defer l.limit.release(c)
-	conn := c
+	var conn net.Conn = newConn(c)
 	if l.tls != nil {
-		conn = tls.Server(c, l.tls)
+		conn = tls.Server(conn, l.tls)
 	}
 	if err := establish(l.id, conn); err != nil {
 		l.log.Debug("mqtt: connection ended", "listener", l.id, "remote", c.RemoteAddr().String(), "err", err)

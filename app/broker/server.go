@@ -68,10 +68,10 @@ func New(opts Options, deps Deps) (*Server, error) {
 		// $SYS is for admins watching a dashboard; every 10 s is plenty and
 		// spares a Pi a stop-the-world memory read each second.
 		SysTopicResendInterval: 10,
-		// Device messages are small; a 1 KiB read buffer per connection
-		// (larger packets are read past it) instead of 2 KiB saves 10 MB
-		// at 10,000 devices.
-		ClientNetReadBufferSize: 1024,
+		// The listeners' sockets buffer reads themselves, holding a buffer
+		// only while bytes wait (conn.go); the server's own buffer, kept
+		// for each connection's life, is then the smallest there is.
+		ClientNetReadBufferSize: readBufferSize,
 	})
 	s.pool = newPool(4)
 	s.access = newAccessCache(deps.Registry, deps.Owners, s.log, 5*time.Minute, s.pool.do)
