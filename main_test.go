@@ -369,6 +369,13 @@ func TestDefaultRun(t *testing.T) {
 			t.Errorf("thinx-data/%s: %v", f, err)
 		}
 	}
+	// The server restarted itself, same process, with small goroutine
+	// stacks (app/broker/stacks.go).
+	if env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", s.cmd.Process.Pid)); err != nil {
+		t.Error(err)
+	} else if !bytes.Contains(env, []byte("GODEBUG=adaptivestackstart=0\x00")) {
+		t.Errorf("the server runs without the stack setting; its GODEBUG: %q", regexp.MustCompile(`GODEBUG=[^\x00]*`).Find(env))
+	}
 	c := browser()
 	if loc := location(t, c, "https://127.0.0.1:7443/"); loc != "/setup" {
 		t.Errorf("first visit over HTTPS goes to %q, want /setup", loc)

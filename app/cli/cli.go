@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"thinx/app"
+	"thinx/app/broker"
 	"thinx/app/transform"
 )
 
@@ -59,6 +60,22 @@ func Run(ctx context.Context, args []string, getenv Env, stdin io.Reader, stdout
 		return 2
 	}
 	return report(stderr, err)
+}
+
+// Prepare runs in main before Run, in the real process only (tests call
+// Run in theirs): the server restarts itself once with the runtime
+// settings it needs (see broker.RestartWithSmallStacks). Other commands,
+// and the transformer workers, go on at once.
+func Prepare(args []string, stderr io.Writer) {
+	if transform.IsWorker() {
+		return
+	}
+	if len(args) > 1 && args[1] != "serve" && !strings.HasPrefix(args[1], "-") {
+		return
+	}
+	if err := broker.RestartWithSmallStacks(); err != nil {
+		fmt.Fprintln(stderr, "thinx: running with the default goroutine stacks:", err)
+	}
 }
 
 // extraCommands are subcommands added by feature files of this package.

@@ -27,11 +27,14 @@ const (
 // that create an Engine: the engine starts workers by running its own
 // executable again.
 func MaybeWorker() {
-	if os.Getenv(workerEnv) != "1" {
+	if !IsWorker() {
 		return
 	}
 	os.Exit(workerMain(os.Stdin, os.Stdout))
 }
+
+// IsWorker reports whether this process was started as a worker.
+func IsWorker() bool { return os.Getenv(workerEnv) == "1" }
 
 // workerMain reads requests, one JSON object per line, runs them one at a
 // time and writes one reply line per request, in order. It returns when

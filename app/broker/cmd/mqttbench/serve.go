@@ -39,7 +39,16 @@ type childInfo struct {
 // It prints its address and credentials, then answers "report" on stdin
 // with the status latencies, and stops at end of input.
 func serveThinx() error {
+	// As thinx serve does, unless MQTTBENCH_STACKS=default (for comparison).
+	if os.Getenv("MQTTBENCH_STACKS") != "default" {
+		if err := broker.RestartWithSmallStacks(); err != nil {
+			return err
+		}
+	}
 	raiseFileLimit()
+	if os.Getenv("MQTTBENCH_HEAPPROFILE") != "" {
+		runtime.MemProfileRate = 1 // every allocation, so small per-client objects show
+	}
 	ctx := context.Background()
 	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
 	dir, err := os.MkdirTemp("", "mqttbench-")
