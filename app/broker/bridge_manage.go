@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"sort"
@@ -22,6 +21,7 @@ func (bs *bridges) start(ctx context.Context) {
 		bs.s.log.Error("mqtt: load bridges", "err", err)
 		return
 	}
+	bs.migrate(ctx, rows)
 	for _, r := range rows {
 		bs.restart(r)
 	}
@@ -90,51 +90,78 @@ func (s *Server) BridgeStatus(ownerID string) []BridgeState {
 	return out
 }
 
-// cipher returns the AEAD that seals bridge passwords, keyed by a random
-// secret of this installation kept in the database.
-func (bs *bridges) cipher(ctx context.Context) (cipher.AEAD, error) {
-	bs.keyMu.Lock()
-	defer bs.keyMu.Unlock()
-	if bs.key == nil {
-		k, err := bs.s.deps.DB.Secret(ctx, "bridge", 32)
-		if err != nil {
-			return nil, fmt.Errorf("bridge secret: %w", err)
-		}
-		bs.key = k
-	}
-	block, err := aes.NewCipher(bs.key)
-	if err != nil {
-		return nil, err
-	}
-	return cipher.NewGCM(block)
+// Bridge passwords are encrypted with the data directory's key file
+// (store.SealString), like secret environment values: a copy of the
+// database alone does not reveal them. Versions before that sealed them
+// with a key kept in the database itself ("secret.bridge"); start re-seals
+// such rows and then deletes that key.
+const legacyBridgeKey = "secret.bridge"
+
+// seal encrypts a password.
+func (bs *bridges) seal(password string) []byte {
+	return []byte(bs.s.deps.DB.SealString(password))
 }
 
-// seal encrypts a password: nonce, then ciphertext.
-func (bs *bridges) seal(ctx context.Context, password string) ([]byte, error) {
-	aead, err := bs.cipher(ctx)
-	if err != nil {
-		return nil, err
-	}
-	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(password)+aead.Overhead())
-	if _, err := rand.Read(nonce); err != nil {
-		return nil, err
-	}
-	return aead.Seal(nonce, nonce, []byte(password), []byte("mqtt bridge")), nil
-}
-
-// open decrypts a sealed password; nothing sealed is the empty password.
-func (bs *bridges) open(ctx context.Context, sealed []byte) (string, error) {
-	if len(sealed) == 0 {
+// open decrypts a stored password; nothing stored is the empty password.
+func (bs *bridges) open(ctx context.Context, stored []byte) (string, error) {
+	switch {
+	case len(stored) == 0:
 		return "", nil
+	case store.IsSealed(stored):
+		return bs.s.deps.DB.OpenString(string(stored))
 	}
-	aead, err := bs.cipher(ctx)
+	return bs.openLegacy(ctx, stored)
+}
+
+// openLegacy decrypts a password sealed with the key in the database.
+func (bs *bridges) openLegacy(ctx context.Context, sealed []byte) (string, error) {
+	key, err := bs.s.deps.DB.Setting(ctx, legacyBridgeKey)
+	if err != nil {
+		return "", fmt.Errorf("bridge password key: %w", err)
+	}
+	block, err := aes.NewCipher(key)
 	if err != nil {
 		return "", err
 	}
-	if len(sealed) < aead.NonceSize() {
-		return "", errors.New("sealed password too short")
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return "", err
 	}
 	n := aead.NonceSize()
+	if len(sealed) < n {
+		return "", errors.New("sealed password too short")
+	}
 	plain, err := aead.Open(nil, sealed[:n], sealed[n:], []byte("mqtt bridge"))
 	return string(plain), err
+}
+
+// migrate re-seals passwords stored the older way, then deletes the old
+// key. A row that cannot be read keeps the old key (and a log line).
+func (bs *bridges) migrate(ctx context.Context, rows []*store.MQTTBridge) {
+	if _, err := bs.s.deps.DB.Setting(ctx, legacyBridgeKey); err != nil {
+		return // never had one, or already migrated
+	}
+	failed := false
+	for _, r := range rows {
+		if len(r.PasswordEnc) == 0 || store.IsSealed(r.PasswordEnc) {
+			continue
+		}
+		plain, err := bs.openLegacy(ctx, r.PasswordEnc)
+		if err == nil {
+			enc := bs.seal(plain)
+			err = bs.s.deps.DB.Update(ctx, func(tx *store.Tx) error { return tx.SetMQTTBridgePassword(r.ID, enc) })
+			if err == nil {
+				r.PasswordEnc = enc
+			}
+		}
+		if err != nil {
+			failed = true
+			bs.s.log.Error("mqtt: re-seal bridge password", "bridge", r.ID, "err", err)
+		}
+	}
+	if !failed {
+		if err := bs.s.deps.DB.Update(ctx, func(tx *store.Tx) error { return tx.DeleteSetting(legacyBridgeKey) }); err != nil {
+			bs.s.log.Error("mqtt: delete the old bridge key", "err", err)
+		}
+	}
 }

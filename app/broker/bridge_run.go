@@ -215,8 +215,6 @@ type bridges struct {
 	mu      sync.Mutex
 	runs    map[int64]*bridgeRun
 	nextSub atomic.Int64
-	keyMu   sync.Mutex
-	key     []byte
 }
 
 func newBridges(s *Server) *bridges {

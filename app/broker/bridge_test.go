@@ -3,6 +3,8 @@ package broker
 import (
 	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/tls"
 	"fmt"
 	"net"
@@ -15,6 +17,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"thinx/app"
+	"thinx/app/store"
 )
 
 // remoteBroker runs the distribution's mosquitto on a free loopback port,
@@ -124,8 +127,8 @@ func TestBridge(t *testing.T) {
 	if err := f.db.ReadDB().QueryRow(`SELECT password_enc FROM mqtt_bridges WHERE id = ?`, b.ID).Scan(&sealed); err != nil {
 		t.Fatal(err)
 	}
-	if len(sealed) == 0 || bytes.Contains(sealed, []byte("s3cret")) {
-		t.Errorf("password stored as %q", sealed)
+	if !store.IsSealed(sealed) || bytes.Contains(sealed, []byte("s3cret")) {
+		t.Errorf("password stored as %q, want it sealed with the data directory's key", sealed)
 	}
 	if err := f.srv.DeleteBridge(ctx, f.A.id, "127.0.0.1", b.ID); app.ErrorCode(err) != app.ENOTFOUND {
 		t.Errorf("owner A deleted owner B's bridge: %v", err)
@@ -247,4 +250,32 @@ func TestBridgeTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitBridge(t, f.srv, f.A.id, "connected")
+
+	// A password sealed the older way, with a key kept in the database, is
+	// re-sealed with the key file at the next start, and the old key goes.
+	key := bytes.Repeat([]byte{7}, 32)
+	block, _ := aes.NewCipher(key)
+	aead, _ := cipher.NewGCM(block)
+	nonce := make([]byte, aead.NonceSize())
+	legacy := aead.Seal(nonce, nonce, []byte("bridge-secret"), []byte("mqtt bridge"))
+	if err := f.db.Update(ctx, func(tx *store.Tx) error {
+		if err := tx.SetSetting("secret.bridge", key); err != nil {
+			return err
+		}
+		return tx.SetMQTTBridgePassword(saved.ID, legacy)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	f.restart()
+	waitBridge(t, f.srv, f.A.id, "connected")
+	var stored []byte
+	if err := f.db.ReadDB().QueryRow(`SELECT password_enc FROM mqtt_bridges WHERE id = ?`, saved.ID).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if !store.IsSealed(stored) {
+		t.Errorf("the older password was not re-sealed: %q", stored)
+	}
+	if _, err := f.db.Setting(ctx, "secret.bridge"); app.ErrorCode(err) != app.ENOTFOUND {
+		t.Errorf("the key in the database is still there: %v", err)
+	}
 }

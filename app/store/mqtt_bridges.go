@@ -119,3 +119,14 @@ func nonNil(s []string) []string {
 	}
 	return s
 }
+
+// SetMQTTBridgePassword replaces the stored password of bridge id.
+func (tx *Tx) SetMQTTBridgePassword(id int64, enc []byte) error {
+	return tx.exec1("Bridge", `UPDATE mqtt_bridges SET password_enc = ? WHERE id = ?`, enc, id)
+}
+
+// DeleteSetting removes an installation setting; a missing one is no error.
+func (tx *Tx) DeleteSetting(key string) error {
+	_, err := tx.tx.ExecContext(tx.ctx, `DELETE FROM settings WHERE key = ?`, key)
+	return err
+}

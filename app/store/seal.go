@@ -79,3 +79,13 @@ func (s *sealer) open(v string) (string, error) {
 	}
 	return "", app.Errorf(app.EINTERNAL, "A secret could not be decrypted: %s in the data directory is not the key it was stored with.", KeyFile)
 }
+
+// SealString encrypts a short secret with the data directory's key (for
+// secrets kept outside the environment tables, such as bridge passwords).
+func (db *DB) SealString(plain string) string { return db.seal.seal(plain) }
+
+// OpenString decrypts what SealString returned.
+func (db *DB) OpenString(v string) (string, error) { return db.seal.open(v) }
+
+// IsSealed reports whether v is a value SealString returned.
+func IsSealed(v []byte) bool { return strings.HasPrefix(string(v), sealedPrefix) }
