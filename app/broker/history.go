@@ -125,9 +125,68 @@ func (h *history) write(batch []store.MQTTMessage) {
 	if len(batch) == 0 {
 		return
 	}
-	if err := h.db.InsertMQTTHistory(context.Background(), batch); err != nil {
+	ctx := context.Background()
+	h.redact(ctx, batch)
+	if err := h.db.InsertMQTTHistory(ctx, batch); err != nil {
 		h.log.Error("mqtt: write history", "rows", len(batch), "err", err)
 	}
+}
+
+// redact masks the values of secret variables in configuration pushes
+// before they are stored: a push carries them in clear to the device, but
+// secrets are kept encrypted at rest, and the history is not where to find
+// them. A push whose secret names cannot be read is stored with every value
+// masked.
+func (h *history) redact(ctx context.Context, batch []store.MQTTMessage) {
+	var names map[string]map[string]bool // "owner/udid" → secret names
+	for i := range batch {
+		m := &batch[i]
+		if !app.IsConfigurationMessage(m.Payload) {
+			continue
+		}
+		key := m.OwnerID + "/" + m.UDID
+		secrets := func() (map[string]bool, error) {
+			if n, ok := names[key]; ok {
+				return n, nil
+			}
+			n, err := h.secretNames(ctx, m.OwnerID, m.UDID)
+			if err == nil {
+				if names == nil {
+					names = map[string]map[string]bool{}
+				}
+				names[key] = n
+			}
+			return n, err
+		}
+		whole := len(m.Payload) >= m.Size
+		m.Payload = []byte(app.HideSecretValues(string(m.Payload), secrets))
+		if whole {
+			m.Size = len(m.Payload)
+		}
+	}
+}
+
+// secretNames are the names of the owner's secret variables and, for a
+// device topic, the device's.
+func (h *history) secretNames(ctx context.Context, owner, udid string) (map[string]bool, error) {
+	vars, err := h.db.OwnerEnv(ctx, owner)
+	if err != nil {
+		return nil, err
+	}
+	if udid != "" {
+		dev, err := h.db.DeviceEnv(ctx, udid)
+		if err != nil && app.ErrorCode(err) != app.ENOTFOUND {
+			return nil, err
+		}
+		vars = append(vars, dev...)
+	}
+	names := map[string]bool{}
+	for _, v := range vars {
+		if v.Secret {
+			names[v.Name] = true
+		}
+	}
+	return names, nil
 }
 
 // close writes what is queued and stops the writer.

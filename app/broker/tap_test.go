@@ -1,13 +1,17 @@
 package broker
 
 import (
+	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"thinx/app"
 	"thinx/app/store"
 )
 
@@ -197,6 +201,44 @@ func TestHistory(t *testing.T) {
 	}
 	if _, err := f.srv.History(ctx, "nobody", "", "", 0); err == nil {
 		t.Error("History accepted a malformed owner ID")
+	}
+}
+
+// TestHistoryKeepsNoSecret: a configuration push carries secret values to
+// the device in clear; the history stores them masked.
+func TestHistoryKeepsNoSecret(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if err := f.db.Update(ctx, func(tx *store.Tx) error {
+		return tx.SetOwnerEnv(f.A.id, []app.EnvVar{{Name: "WIFI_PASSWORD", Value: "hunter2-secret", Secret: true},
+			{Name: "INTERVAL", Value: "60"}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	dev := mustDial(t, f.tcpURL(), f.A.udid, f.A.key, "5CCF7FA1B2C3")
+	a := "/" + f.A.id + "/" + f.A.udid
+	dev.sub(t, a, 1)
+	push := `{"configuration":{"INTERVAL":"60","WIFI_PASSWORD":"hunter2-secret"}}`
+	if err := f.srv.Publish(a, []byte(push), 1); err != nil {
+		t.Fatal(err)
+	}
+	dev.expect(t, a, push) // the device gets the value
+	var got []HistoryEntry
+	for deadline := time.Now().Add(5 * time.Second); len(got) == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		got, _ = f.srv.History(ctx, f.A.id, f.A.udid, "", 0)
+	}
+	want := `{"configuration":{"INTERVAL":"60","WIFI_PASSWORD":"` + app.HiddenValue + `"}}`
+	if len(got) != 1 || string(got[0].Payload) != want || got[0].Size != len(want) {
+		t.Fatalf("history %+v, want the push with its secret masked", got)
+	}
+	f.srv.Close()
+	if err := f.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"thinx.db", "thinx.db-wal"} {
+		if b, err := os.ReadFile(filepath.Join(f.dir, name)); err == nil && bytes.Contains(b, []byte("hunter2-secret")) {
+			t.Errorf("%s holds the secret in clear", name)
+		}
 	}
 }
 

@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"net"
 	"net/http"
 	"strconv"
@@ -168,7 +167,7 @@ func (s *Server) deviceMQTT(w http.ResponseWriter, r *http.Request) {
 		for _, m := range msgs {
 			vm := views.MQTTMessage{Topic: m.Topic, Size: m.Size, Client: m.Client, QoS: int(m.QoS), Retained: m.Retained, At: m.At}
 			if utf8.Valid(m.Payload) {
-				vm.Payload = hideSecrets(string(m.Payload), secrets)
+				vm.Payload = app.HideSecretValues(string(m.Payload), secrets)
 				if len(m.Payload) >= m.Size {
 					vm.Size = len(vm.Payload) // masked, not cut
 				}
@@ -201,7 +200,7 @@ func (s *Server) deviceMQTTEvents(w http.ResponseWriter, r *http.Request) {
 		buf.Reset()
 		payload, size := m.Payload, m.Size
 		if !m.Binary {
-			payload = hideSecrets(payload, func() (map[string]bool, error) { return s.secretNames(r.Context(), o.ID, udid) })
+			payload = app.HideSecretValues(payload, func() (map[string]bool, error) { return s.secretNames(r.Context(), o.ID, udid) })
 			if len(m.Payload) >= m.Size {
 				size = len(payload) // masked, not cut
 			}
@@ -211,9 +210,6 @@ func (s *Server) deviceMQTTEvents(w http.ResponseWriter, r *http.Request) {
 		return "mqtt", buf.String(), err
 	})
 }
-
-// hiddenValue stands in for a secret in the traffic view.
-const hiddenValue = "••••••"
 
 // secretNames are the names of the owner's and the device's secret
 // variables.
@@ -233,43 +229,4 @@ func (s *Server) secretNames(ctx context.Context, ownerID, udid string) (map[str
 		}
 	}
 	return names, nil
-}
-
-// hideSecrets masks, in a configuration message ({"configuration":{…}}),
-// the values of secret variables: the console does not show a secret again
-// once it is saved, and a configuration push carries it in clear. secrets
-// is asked only for configuration messages. One that cannot be read (cut
-// short in the history, say) has every value masked, and so has one whose
-// secret names cannot be loaded.
-func hideSecrets(payload string, secrets func() (map[string]bool, error)) string {
-	const prefix = `{"configuration":`
-	masked := prefix + `{"…":"` + hiddenValue + `"}}`
-	if !strings.HasPrefix(strings.TrimSpace(payload), prefix) {
-		return payload
-	}
-	var msg struct {
-		Configuration map[string]json.RawMessage `json:"configuration"`
-	}
-	if err := json.Unmarshal([]byte(payload), &msg); err != nil || msg.Configuration == nil {
-		return masked
-	}
-	names, err := secrets()
-	hidden, _ := json.Marshal(hiddenValue)
-	changed := false
-	for k := range msg.Configuration {
-		if err != nil || names[k] {
-			msg.Configuration[k] = hidden
-			changed = true
-		}
-	}
-	if !changed {
-		return payload
-	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if enc.Encode(msg) != nil {
-		return masked
-	}
-	return strings.TrimSuffix(b.String(), "\n")
 }

@@ -1,4 +1,4 @@
-package web
+package app
 
 import (
 	"errors"
@@ -25,8 +25,8 @@ func TestHideSecretsInConfiguration(t *testing.T) {
 		{"names unknown", `{"configuration":{"INTERVAL":"60"}}`, `{"configuration":{"INTERVAL":"••••••"}}`, failing},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := hideSecrets(tc.in, tc.secrets); got != tc.want {
-				t.Errorf("hideSecrets(%q) = %q, want %q", tc.in, got, tc.want)
+			if got := HideSecretValues(tc.in, tc.secrets); got != tc.want {
+				t.Errorf("HideSecretValues(%q) = %q, want %q", tc.in, got, tc.want)
 			}
 		})
 	}
