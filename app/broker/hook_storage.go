@@ -10,6 +10,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/mochi-mqtt/server/v2/system"
 
+	"thinx/app"
 	"thinx/app/store"
 )
 
@@ -126,14 +127,26 @@ func (h *storageHook) OnRetainMessage(cl *mqtt.Client, pk packets.Packet, r int6
 
 func (h *storageHook) OnRetainedExpired(topic string) { h.s.batch.del(store.MQTTRetained, "", topic) }
 
-// OnQosPublish stores an in-flight message of a persistent session.
+// OnQosPublish stores an in-flight message of a persistent session. A
+// configuration push may carry secret values, so it is stored encrypted
+// with the data directory's key until the device acknowledges it.
 func (h *storageHook) OnQosPublish(cl *mqtt.Client, pk packets.Packet, sent int64, _ int) {
 	if !h.persistent(cl) {
 		return
 	}
 	m := message(pk, cl.ID)
 	m.Sent = sent
-	h.s.batch.put(store.MQTTInflight, cl.ID, packetKey(pk.PacketID), m.MarshalBinary)
+	encode := m.MarshalBinary
+	if app.IsConfigurationMessage(pk.Payload) {
+		encode = func() ([]byte, error) {
+			b, err := m.MarshalBinary()
+			if err != nil {
+				return nil, err
+			}
+			return []byte(h.s.deps.DB.SealString(string(b))), nil
+		}
+	}
+	h.s.batch.put(store.MQTTInflight, cl.ID, packetKey(pk.PacketID), encode)
 }
 
 // OnQosComplete forgets a stored in-flight message. A clean session never

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,6 +37,9 @@ func TestRestartPersistence(t *testing.T) {
 	rows, err := f.db.MQTTRows(context.Background(), store.MQTTInflight)
 	if err != nil || len(rows) != 1 {
 		t.Fatalf("stored in-flight rows: %d, %v; want 1", len(rows), err)
+	}
+	if !store.IsSealed(rows[0].Data) || strings.Contains(string(rows[0].Data), "configuration") {
+		t.Errorf("a configuration push is stored in clear: %q", rows[0].Data)
 	}
 	f.restart()
 

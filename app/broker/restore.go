@@ -46,7 +46,11 @@ func (h *storageHook) StoredInflightMessages() ([]storage.Message, error) {
 	var out []storage.Message
 	for _, r := range rows {
 		var m storage.Message
-		if h.decode(r, m.UnmarshalBinary(r.Data)) {
+		data, err := h.opened(r.Data)
+		if err == nil {
+			err = m.UnmarshalBinary(data)
+		}
+		if h.decode(r, err) {
 			h.s.batch.loaded(r.Client, r.Key)
 			out = append(out, m)
 		}
@@ -75,6 +79,15 @@ func (h *storageHook) StoredSysInfo() (storage.SystemInfo, error) {
 		h.decode(rows[0], v.UnmarshalBinary(rows[0].Data))
 	}
 	return v, err
+}
+
+// opened decrypts a row stored sealed (see OnQosPublish).
+func (h *storageHook) opened(data []byte) ([]byte, error) {
+	if !store.IsSealed(data) {
+		return data, nil
+	}
+	plain, err := h.s.deps.DB.OpenString(string(data))
+	return []byte(plain), err
 }
 
 func (h *storageHook) rows(kind store.MQTTKind) ([]store.MQTTRow, error) {

@@ -1,6 +1,7 @@
 package devices_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"sync"
@@ -8,6 +9,7 @@ import (
 
 	"thinx/app"
 	"thinx/app/devices"
+	"thinx/app/store"
 )
 
 // recorder stands in for the broker's Publisher and records what would be
@@ -80,6 +82,18 @@ func TestConfigPushPendingThenDelivered(t *testing.T) {
 	if len(msgs) != 1 || msgs[0].topic != "/"+o.ID+"/"+on || msgs[0].payload != want || msgs[0].qos != 1 {
 		t.Fatalf("published %+v", msgs)
 	}
+
+	// The message waiting for the offline device is stored encrypted.
+	rows, err := e.db.ReadDB().Query(`SELECT payload FROM config_pushes`)
+	mustf(t, err, "read pushes")
+	for rows.Next() {
+		var raw []byte
+		mustf(t, rows.Scan(&raw), "scan")
+		if !store.IsSealed(raw) || bytes.Contains(raw, []byte("office")) || bytes.Contains(raw, []byte("THINX_ENV")) {
+			t.Errorf("configuration message stored as %q", raw)
+		}
+	}
+	rows.Close()
 
 	// A second push for the offline device, with its own variable.
 	_, err = e.svc.PushConfig(ctx, o.ID, []string{off}, app.ConfigRequest{DeviceEnv: []string{"LED"}}, "")

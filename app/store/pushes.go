@@ -23,12 +23,14 @@ func (db *DB) PushToken(ctx context.Context, udid string) (string, error) {
 	return t, notFound(err, "Push token")
 }
 
-// QueueConfigPush stores a configuration message for a device.
+// QueueConfigPush stores a configuration message for a device. Its values
+// may be secrets, so the message is kept encrypted with the data
+// directory's key, like the environment it came from.
 func (tx *Tx) QueueConfigPush(ownerID string, p *app.ConfigPush) error {
 	keys, _ := json.Marshal(p.Keys)
 	p.CreatedAt = tx.now
 	res, err := tx.tx.ExecContext(tx.ctx, `INSERT INTO config_pushes (owner_id, udid, keys, payload, created_at) VALUES (?, ?, ?, ?, ?)`,
-		ownerID, p.UDID, string(keys), p.Payload, ms(tx.now))
+		ownerID, p.UDID, string(keys), tx.seal.seal(string(p.Payload)), ms(tx.now))
 	if err != nil {
 		return err
 	}
@@ -53,6 +55,7 @@ func (db *DB) ConfigPushes(ctx context.Context, ownerID, udid string, limit int)
 
 func (db *DB) configPushes(ctx context.Context, where string, args ...any) ([]*app.ConfigPush, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT id, udid, keys, payload, created_at, delivered_at FROM config_pushes `+where, args...)
+	seal := db.seal
 	if err != nil {
 		return nil, err
 	}
@@ -63,6 +66,9 @@ func (db *DB) configPushes(ctx context.Context, where string, args ...any) ([]*a
 		var keys string
 		var created, delivered int64
 		if err := rows.Scan(&p.ID, &p.UDID, &keys, &p.Payload, &created, &delivered); err != nil {
+			return nil, err
+		}
+		if p.Payload, err = seal.openBytes(p.Payload); err != nil {
 			return nil, err
 		}
 		_ = json.Unmarshal([]byte(keys), &p.Keys)
@@ -89,6 +95,9 @@ func (tx *Tx) ClaimConfigPushes(ownerID, udid string, ids []int64) ([]*app.Confi
 		for rows.Next() {
 			p := &app.ConfigPush{DeliveredAt: tx.now}
 			if err := rows.Scan(&p.ID, &p.UDID, &p.Payload); err != nil {
+				return err
+			}
+			if p.Payload, err = tx.seal.openBytes(p.Payload); err != nil {
 				return err
 			}
 			out = append(out, p)

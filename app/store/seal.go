@@ -80,6 +80,16 @@ func (s *sealer) open(v string) (string, error) {
 	return "", app.Errorf(app.EINTERNAL, "A secret could not be decrypted: %s in the data directory is not the key it was stored with.", KeyFile)
 }
 
+// openBytes is open for a value scanned as bytes; messages stored before
+// they were sealed come back as they are.
+func (s *sealer) openBytes(v []byte) ([]byte, error) {
+	if !IsSealed(v) {
+		return v, nil
+	}
+	plain, err := s.open(string(v))
+	return []byte(plain), err
+}
+
 // SealString encrypts a short secret with the data directory's key (for
 // secrets kept outside the environment tables, such as bridge passwords).
 func (db *DB) SealString(plain string) string { return db.seal.seal(plain) }
