@@ -48,6 +48,17 @@ func OpenIdle(addr string, n, parallel int, login func(i int) Login) (*IdleSet, 
 	return set, nil
 }
 
+// Subscribe has connection i subscribe to filter(i) and waits for each
+// acknowledgement.
+func (s *IdleSet) Subscribe(filter func(i int) string, qos byte) error {
+	for i, c := range s.conns {
+		if err := c.Subscribe(filter(i), qos); err != nil {
+			return fmt.Errorf("connection %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
 // Close closes every connection.
 func (s *IdleSet) Close() {
 	for _, c := range s.conns {

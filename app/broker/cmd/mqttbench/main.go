@@ -19,6 +19,7 @@
 //	        the server process per connection (thinx, mosquitto, and the
 //	        embedded broker with its stock settings), right after connecting
 //	        and after the garbage collections an idle Go server runs anyway.
+//	        With -subscribe each first subscribes to its device topic.
 //	status  -devices devices publishing a status once a second: the delay
 //	        from publish to the status row committed in SQLite by the tap.
 //
@@ -68,6 +69,7 @@ type config struct {
 	msgs      int
 	window    int
 	conns     int
+	subscribe bool
 	devices   int
 	duration  time.Duration
 	pin       bool
@@ -84,6 +86,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&c.msgs, "msgs", 20000, "fanin: messages per publisher")
 	fs.IntVar(&c.window, "window", 100, "fanin: unacknowledged QoS 1 messages per publisher")
 	fs.IntVar(&c.conns, "conns", 10000, "idle: connections")
+	fs.BoolVar(&c.subscribe, "subscribe", false, "idle: each connection subscribes to its device topic, as a THiNX device does")
 	fs.IntVar(&c.devices, "devices", 1000, "status: devices")
 	fs.DurationVar(&c.duration, "duration", 30*time.Second, "status: how long the devices publish")
 	fs.BoolVar(&c.pin, "pin", false, "pin servers to CPU 0 and the generator to CPU 1 (needs taskset and two CPUs)")

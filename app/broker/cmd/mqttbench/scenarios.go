@@ -122,7 +122,11 @@ func (b *bench) faninOnce(kind string, qos byte) (loadgen.FanInResult, time.Dura
 
 // idle measures resident memory per logged-in idle connection.
 func (b *bench) idle() error {
-	fmt.Fprintf(b.out, "## %d idle connections: resident memory of the server\n\n", b.cfg.conns)
+	what := "idle connections"
+	if b.cfg.subscribe {
+		what = "idle connections, each subscribed to its device topic"
+	}
+	fmt.Fprintf(b.out, "## %d %s: resident memory of the server\n\n", b.cfg.conns, what)
 	fmt.Fprintln(b.out, "| broker | RSS before | RSS with connections | per connection | after a GC cycle | per connection |")
 	fmt.Fprintln(b.out, "|---|---|---|---|---|---|")
 	for _, kind := range []string{"thinx", "mosquitto", "raw"} {
@@ -140,7 +144,17 @@ func (b *bench) idle() error {
 			}
 			return l
 		})
+		if err == nil && b.cfg.subscribe {
+			owner := s.info.Owner
+			if owner == "" {
+				owner = anonOwner
+			}
+			err = set.Subscribe(func(i int) string { return "/" + owner + "/" + udid(i) }, 1)
+		}
 		if err != nil {
+			if set != nil {
+				set.Close()
+			}
 			s.stop()
 			return fmt.Errorf("idle on %s: %w", kind, err)
 		}
