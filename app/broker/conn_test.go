@@ -286,3 +286,34 @@ func envCount(env []string, prefix string) int {
 	}
 	return n
 }
+
+// A connection without a descriptor (a pipe here) is read the plain way,
+// with the same keeping of writes.
+func TestConnWithoutDescriptor(t *testing.T) {
+	server, client := net.Pipe()
+	c := newConn(server)
+	t.Cleanup(func() { c.Close(); client.Close() })
+	if c.raw != nil {
+		t.Fatal("a pipe has no descriptor")
+	}
+	go client.Write([]byte("abcd"))
+	p := make([]byte, 2)
+	if _, err := io.ReadFull(c, p); err != nil || string(p) != "ab" {
+		t.Fatalf("read %q, %v", p, err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Write([]byte("kept")) // "cd" waits: kept until the next read needs the socket
+		done <- err
+	}()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(c, p); err != nil || string(p) != "cd" {
+		t.Fatalf("read %q, %v", p, err)
+	}
+	go func() { _, _ = c.Read(p) }() // needs the socket: sends "kept" first
+	if got := readN(t, client, 4); got != "kept" {
+		t.Fatalf("client got %q", got)
+	}
+}
