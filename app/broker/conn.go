@@ -195,10 +195,13 @@ func (c *conn) Write(p []byte) (int, error) {
 }
 
 // Pause sends what is kept back: the read loop is about to wait for
-// something other than the socket.
+// something other than the socket. Until it next reads the socket, writes
+// go out at once, so what other goroutines send this client meanwhile (its
+// subscriptions' messages) is not held up by the wait.
 func (c *conn) Pause() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.more = false
 	return c.flushLocked()
 }
 

@@ -196,6 +196,16 @@ func TestConnCloseAndPauseSendKeptBytes(t *testing.T) {
 			if got := readN(t, client, 3); got != "bye" {
 				t.Fatalf("client got %q", got)
 			}
+			if how == "pause" {
+				// While paused, a write (a message for this client from
+				// elsewhere) goes out at once though "y" still waits.
+				if _, err := c.Write([]byte("msg")); err != nil {
+					t.Fatal(err)
+				}
+				if got := readN(t, client, 3); got != "msg" {
+					t.Fatalf("client got %q", got)
+				}
+			}
 			if how == "close" {
 				if n, err := client.Read(make([]byte, 1)); n != 0 || !errors.Is(err, io.EOF) {
 					t.Fatalf("after close: %d, %v", n, err)
