@@ -34,7 +34,7 @@ import (
 // from the next Read, Write or Pause.
 type conn struct {
 	net.Conn
-	raw  syscall.RawConn       // nil: the socket has no descriptor (tests); plain reads then
+	raw  syscall.RawConn       // nil: no descriptor (a pipe, say): plain blocking reads then
 	read func(fd uintptr) bool // c.readSome, bound once
 
 	// Owned by the read loop.
