@@ -2,6 +2,7 @@ package views
 
 import (
 	"strconv"
+	"time"
 
 	"thinx/app"
 )
@@ -77,4 +78,22 @@ func shortTopic(t string) string {
 		return "…" + t[65:]
 	}
 	return t
+}
+
+// Span says a duration in words: "24 hours", "7 days", "90 minutes".
+func Span(d time.Duration) string {
+	unit := func(n int64, word string) string {
+		if n == 1 {
+			return "1 " + word
+		}
+		return strconv.FormatInt(n, 10) + " " + word + "s"
+	}
+	switch {
+	case d >= 48*time.Hour && d%(24*time.Hour) == 0:
+		return unit(int64(d/(24*time.Hour)), "day")
+	case d >= time.Hour && d%time.Hour == 0:
+		return unit(int64(d/time.Hour), "hour")
+	default:
+		return unit(int64(d.Round(time.Minute)/time.Minute), "minute")
+	}
 }

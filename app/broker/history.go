@@ -224,6 +224,14 @@ func (h *history) pruneLoop(ctx context.Context) {
 	}
 }
 
+// HistoryKept is how long the history keeps messages; 0 when it is off.
+func (s *Server) HistoryKept() time.Duration {
+	if s.opts.History.Off {
+		return 0
+	}
+	return s.opts.History.Retention
+}
+
 // HistoryEntry is one recorded message.
 type HistoryEntry = store.MQTTMessage
 

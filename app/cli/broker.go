@@ -32,7 +32,8 @@ func listenAddr(a string) string {
 // opens its listeners, once the registry runs.
 func (d *daemon) wireBroker(dev *devices.Service) error {
 	opts := broker.Options{TCPAddr: listenAddr(d.cfg.MQTT), TLSAddr: listenAddr(d.cfg.MQTTS), TLSConfig: d.tls,
-		WSAddr: listenAddr(d.cfg.MQTTWS), Log: d.log.With("component", "mqtt")}
+		WSAddr: listenAddr(d.cfg.MQTTWS), Log: d.log.With("component", "mqtt"),
+		History: broker.HistoryOptions{Off: d.cfg.MQTTHistory == 0, Retention: d.cfg.MQTTHistory, MaxPerOwner: d.cfg.MQTTHistoryRows}}
 	brk, err := broker.New(opts, broker.Deps{DB: d.db, Keys: d.auth, Owners: broker.StoreOwners{DB: d.db, Log: d.log},
 		Registry: dev, Sink: brokerSink{dev}, Events: d.events})
 	if err != nil {

@@ -34,7 +34,9 @@ type Config struct {
 
 	AuditRetention   time.Duration
 	SessionLifetime  time.Duration
-	CheckinsKept     int // check-ins kept per device before they are folded into daily counts
+	CheckinsKept     int           // check-ins kept per device before they are folded into daily counts
+	MQTTHistory      time.Duration // how long MQTT messages stay searchable; 0: none are recorded
+	MQTTHistoryRows  int           // newest MQTT messages kept per owner
 	MaxBodyBytes     int64
 	LogLevel         string
 	TrustProxyHeader bool // take the client IP from X-Forwarded-For (behind a reverse proxy)
@@ -65,6 +67,8 @@ func Default() Config {
 		AuditRetention:  365 * 24 * time.Hour,
 		SessionLifetime: 30 * 24 * time.Hour,
 		CheckinsKept:    100,
+		MQTTHistory:     24 * time.Hour,
+		MQTTHistoryRows: 100000,
 		MaxBodyBytes:    1 << 20,
 		LogLevel:        "info",
 		SMTP:            SMTP{Port: 587},
@@ -82,7 +86,7 @@ type envFlag struct {
 func (c *Config) Parse(name string, args []string, getenv func(string) string, output interface{ Write([]byte) (int, error) }) error {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(output)
-	var retention, smtpPort, kept string
+	var retention, smtpPort, kept, history, historyRows string
 	strs := []envFlag{
 		{"data", "THINX_DATA", "data directory (created on first start)", &c.DataDir},
 		{"http", "THINX_HTTP", "HTTP listen address for the console and devices, or off", &c.HTTP},
@@ -100,10 +104,16 @@ func (c *Config) Parse(name string, args []string, getenv func(string) string, o
 		{"audit-retention", "THINX_AUDIT_RETENTION", "how long audit entries are kept (e.g. 8760h)", &retention},
 		{"smtp-port", "THINX_SMTP_PORT", "SMTP port", &smtpPort},
 		{"checkins-kept", "THINX_CHECKINS_KEPT", "check-ins kept per device; older ones are folded into daily counts", &kept},
+		{"mqtt-history", "THINX_MQTT_HISTORY", "how long MQTT messages stay in the searchable history (e.g. 24h), or off", &history},
+		{"mqtt-history-rows", "THINX_MQTT_HISTORY_ROWS", "newest MQTT messages kept per owner in the history", &historyRows},
 	}
 	retention = c.AuditRetention.String()
 	smtpPort = fmt.Sprint(c.SMTP.Port)
 	kept = fmt.Sprint(c.CheckinsKept)
+	history, historyRows = Off, fmt.Sprint(c.MQTTHistoryRows)
+	if c.MQTTHistory > 0 {
+		history = c.MQTTHistory.String()
+	}
 	for _, f := range strs {
 		if v := getenv(f.env); v != "" {
 			*f.dst = v
@@ -128,6 +138,18 @@ func (c *Config) Parse(name string, args []string, getenv func(string) string, o
 		return fmt.Errorf("check-ins kept %q: want a number from 1 to 100000", kept)
 	} else {
 		c.CheckinsKept = n
+	}
+	if history == Off {
+		c.MQTTHistory = 0
+	} else if d, err := time.ParseDuration(history); err != nil || d < time.Minute {
+		return fmt.Errorf("MQTT history %q: want a duration of a minute or more such as 24h, or off", history)
+	} else {
+		c.MQTTHistory = d
+	}
+	if n, err := strconv.Atoi(historyRows); err != nil || n < 1 || n > 10000000 {
+		return fmt.Errorf("MQTT history rows %q: want a number from 1 to 10000000", historyRows)
+	} else {
+		c.MQTTHistoryRows = n
 	}
 	return c.Validate()
 }

@@ -22,6 +22,28 @@ func TestDefaults(t *testing.T) {
 	if c.AuditRetention != 365*24*time.Hour || c.SMTP.Enabled() || c.SMTP.Port != 587 {
 		t.Errorf("retention %v, smtp %+v", c.AuditRetention, c.SMTP)
 	}
+	if c.MQTTHistory != 24*time.Hour || c.MQTTHistoryRows != 100000 {
+		t.Errorf("MQTT history %v, %d rows", c.MQTTHistory, c.MQTTHistoryRows)
+	}
+}
+
+func TestMQTTHistorySettings(t *testing.T) {
+	t.Parallel()
+	c := config.Default()
+	env := map[string]string{"THINX_MQTT_HISTORY": "off", "THINX_MQTT_HISTORY_ROWS": "5000"}
+	if err := c.Parse("serve", nil, func(k string) string { return env[k] }, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if c.MQTTHistory != 0 || c.MQTTHistoryRows != 5000 {
+		t.Errorf("from the environment: %v, %d rows", c.MQTTHistory, c.MQTTHistoryRows)
+	}
+	c = config.Default()
+	if err := c.Parse("serve", []string{"--mqtt-history", "168h"}, func(k string) string { return env[k] }, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if c.MQTTHistory != 168*time.Hour {
+		t.Errorf("the flag gave %v", c.MQTTHistory)
+	}
 }
 
 // TestPrecedence: a flag beats a THINX_* variable beats the default, for
@@ -65,6 +87,9 @@ func TestParseErrors(t *testing.T) {
 		{[]string{"--audit-retention", "-1h"}, "positive duration"},
 		{[]string{"--smtp-port", "x"}, "smtp port"},
 		{[]string{"--checkins-kept", "0"}, "check-ins kept"},
+		{[]string{"--mqtt-history", "forever"}, "MQTT history"},
+		{[]string{"--mqtt-history", "10s"}, "a minute or more"},
+		{[]string{"--mqtt-history-rows", "0"}, "MQTT history rows"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 		{[]string{"--nope"}, "flag provided but not defined"},
 	} {

@@ -151,6 +151,7 @@ func (s *Server) deviceMQTT(w http.ResponseWriter, r *http.Request) {
 	p := views.DeviceMQTTPage{Page: s.page(r, "/devices", "MQTT traffic"), UDID: d.UDID, Alias: d.Alias, Off: s.Broker == nil,
 		Search: r.URL.Query().Get("q")}
 	if s.Broker != nil {
+		p.Kept = s.Broker.HistoryKept()
 		var names map[string]bool
 		var namesErr error
 		secrets := func() (map[string]bool, error) {

@@ -23,7 +23,7 @@ type mqttEnv struct {
 	udid, addr string
 }
 
-func newMQTTEnv(t *testing.T) *mqttEnv {
+func newMQTTEnv(t *testing.T, tweak ...func(*broker.Options)) *mqttEnv {
 	t.Helper()
 	e := newEnv(t)
 	m := &mqttEnv{env: e, ann: e.owner("ann@example.com", false), bob: e.owner("bob@example.com", false)}
@@ -33,7 +33,11 @@ func newMQTTEnv(t *testing.T) *mqttEnv {
 	}
 	m.udid = e.checkin(m.ann.ID, m.key, "", "Greenhouse", "OK", "5CCF7F0000B1")
 	log := slog.New(slog.DiscardHandler)
-	brk, err := broker.New(broker.Options{TCPAddr: "127.0.0.1:0", Log: log, FlushInterval: time.Millisecond},
+	opts := broker.Options{TCPAddr: "127.0.0.1:0", Log: log, FlushInterval: time.Millisecond}
+	for _, fn := range tweak {
+		fn(&opts)
+	}
+	brk, err := broker.New(opts,
 		broker.Deps{DB: e.db, Keys: e.auth, Owners: broker.StoreOwners{DB: e.db, Log: log}, Registry: e.dev, Events: e.bus})
 	if err != nil {
 		t.Fatal(err)
@@ -100,6 +104,9 @@ func TestDeviceMQTTTrafficLiveAndHistory(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	if res := ann.get("/devices/" + m.udid + "/mqtt"); !strings.Contains(res.body, "Older ones are kept for 24 hours.") {
+		t.Errorf("the page does not say how long messages are kept:\n%s", excerpt(res.body))
+	}
 	if res := ann.get("/devices/" + m.udid + "/mqtt?q=nothing-like-this"); strings.Contains(res.body, "Battery 3.1V") {
 		t.Error("a search that matches nothing still lists the message")
 	}
@@ -116,6 +123,30 @@ func TestDeviceMQTTTrafficLiveAndHistory(t *testing.T) {
 	}
 	if res := bob.get("/mqtt"); strings.Contains(res.body, "greenhouse-esp") {
 		t.Error("bob's MQTT page lists ann's device")
+	}
+}
+
+// TestDeviceMQTTHistoryOff: with --mqtt-history off, messages still show
+// live, nothing is recorded, and the page says so.
+func TestDeviceMQTTHistoryOff(t *testing.T) {
+	t.Parallel()
+	m := newMQTTEnv(t, func(o *broker.Options) { o.History.Off = true })
+	ann := m.login(m.ann.Email)
+	live := ann.stream(t, "/devices/"+m.udid+"/mqtt/events")
+	for m.bus.Subscribers(m.ann.ID) == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	m.publish(t, m.device(t, "greenhouse-esp"), `{"status":"not recorded"}`)
+	if name, data, ok := live.event(t, 5*time.Second); !ok || name != "mqtt" || !strings.Contains(data, "not recorded") {
+		t.Fatalf("live event %q %q ok=%v", name, data, ok)
+	}
+	time.Sleep(300 * time.Millisecond) // longer than the history's batching
+	if rows, err := m.srv.Broker.History(context.Background(), m.ann.ID, m.udid, "", 0); err != nil || len(rows) != 0 {
+		t.Errorf("history off recorded %d messages (%v)", len(rows), err)
+	}
+	res := ann.get("/devices/" + m.udid + "/mqtt")
+	if !strings.Contains(res.body, "The history is off on this server") || strings.Contains(res.body, "not recorded") {
+		t.Errorf("page with the history off:\n%s", excerpt(res.body))
 	}
 }
 
