@@ -237,7 +237,9 @@ type HistoryEntry = store.MQTTMessage
 
 // History lists an owner's recorded messages, newest first: those of one
 // device when udid is set, those whose topic or payload contains search
-// when it is set. limit defaults to 100 and is at most 1000.
+// when it is set. limit defaults to 100 and is at most 1000. With the
+// history off it lists nothing; rows stored before it was turned off go
+// with the retention (24 h unless set).
 func (s *Server) History(ctx context.Context, ownerID, udid, search string, limit int) ([]HistoryEntry, error) {
 	if !app.IsHex64(ownerID) {
 		return nil, app.Errorf(app.EINVALID, "Unknown owner.")
@@ -249,6 +251,9 @@ func (s *Server) History(ctx context.Context, ownerID, udid, search string, limi
 		limit = 100
 	}
 	limit = min(limit, 1000)
+	if s.opts.History.Off {
+		return nil, nil
+	}
 	return s.deps.DB.MQTTHistory(ctx, store.MQTTHistoryFilter{OwnerID: ownerID, UDID: udid, Text: search,
 		Since: time.Now().Add(-s.opts.History.Retention), Limit: limit})
 }
