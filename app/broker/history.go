@@ -149,7 +149,7 @@ func (h *history) redact(ctx context.Context, batch []store.MQTTMessage) {
 			if n, ok := names[key]; ok {
 				return n, nil
 			}
-			n, err := h.secretNames(ctx, m.OwnerID, m.UDID)
+			n, err := h.db.SecretEnvNames(ctx, m.OwnerID, m.UDID)
 			if err == nil {
 				if names == nil {
 					names = map[string]map[string]bool{}
@@ -164,29 +164,6 @@ func (h *history) redact(ctx context.Context, batch []store.MQTTMessage) {
 			m.Size = len(m.Payload)
 		}
 	}
-}
-
-// secretNames are the names of the owner's secret variables and, for a
-// device topic, the device's.
-func (h *history) secretNames(ctx context.Context, owner, udid string) (map[string]bool, error) {
-	vars, err := h.db.OwnerEnv(ctx, owner)
-	if err != nil {
-		return nil, err
-	}
-	if udid != "" {
-		dev, err := h.db.DeviceEnv(ctx, udid)
-		if err != nil && app.ErrorCode(err) != app.ENOTFOUND {
-			return nil, err
-		}
-		vars = append(vars, dev...)
-	}
-	names := map[string]bool{}
-	for _, v := range vars {
-		if v.Secret {
-			names[v.Name] = true
-		}
-	}
-	return names, nil
 }
 
 // close writes what is queued and stops the writer.

@@ -189,6 +189,13 @@ func (s *Service) OwnerEnv(ctx context.Context, ownerID string) ([]app.EnvVar, e
 	return maskEnv(vars), err
 }
 
+// SecretNames are the names of the owner's secret variables and of the
+// device's (one of the owner's): the values a configuration message shown
+// in the console must mask.
+func (s *Service) SecretNames(ctx context.Context, ownerID, udid string) (map[string]bool, error) {
+	return s.DB.SecretEnvNames(ctx, ownerID, udid)
+}
+
 // SetOwnerEnv replaces the owner-level environment.
 func (s *Service) SetOwnerEnv(ctx context.Context, ownerID string, vars []app.EnvVar, ip string) error {
 	if err := app.ValidateEnv(vars); err != nil {

@@ -89,3 +89,25 @@ func (tx *Tx) stored(v app.EnvVar) string {
 	}
 	return v.Value
 }
+
+// SecretEnvNames returns the names of an owner's secret variables and, when
+// udid names one of the owner's devices, of that device's: what a
+// configuration message must not show. No value is decrypted.
+func (db *DB) SecretEnvNames(ctx context.Context, ownerID, udid string) (map[string]bool, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT name FROM owner_env WHERE owner_id = ? AND secret
+		UNION SELECT name FROM device_env WHERE udid = ? AND secret AND udid IN (SELECT udid FROM devices WHERE owner_id = ?)`,
+		ownerID, udid, ownerID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	names := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		names[n] = true
+	}
+	return names, rows.Err()
+}

@@ -2,7 +2,6 @@ package web
 
 import (
 	"bytes"
-	"context"
 	"net"
 	"net/http"
 	"strconv"
@@ -156,7 +155,7 @@ func (s *Server) deviceMQTT(w http.ResponseWriter, r *http.Request) {
 		var namesErr error
 		secrets := func() (map[string]bool, error) {
 			if names == nil && namesErr == nil {
-				names, namesErr = s.secretNames(r.Context(), o.ID, d.UDID)
+				names, namesErr = s.Devices.SecretNames(r.Context(), o.ID, d.UDID)
 			}
 			return names, namesErr
 		}
@@ -201,7 +200,7 @@ func (s *Server) deviceMQTTEvents(w http.ResponseWriter, r *http.Request) {
 		buf.Reset()
 		payload, size := m.Payload, m.Size
 		if !m.Binary {
-			payload = app.HideSecretValues(payload, func() (map[string]bool, error) { return s.secretNames(r.Context(), o.ID, udid) })
+			payload = app.HideSecretValues(payload, func() (map[string]bool, error) { return s.Devices.SecretNames(r.Context(), o.ID, udid) })
 			if len(m.Payload) >= m.Size {
 				size = len(payload) // masked, not cut
 			}
@@ -210,24 +209,4 @@ func (s *Server) deviceMQTTEvents(w http.ResponseWriter, r *http.Request) {
 			QoS: int(m.QoS), Retained: m.Retained, At: m.At}).Render(r.Context(), &buf)
 		return "mqtt", buf.String(), err
 	})
-}
-
-// secretNames are the names of the owner's and the device's secret
-// variables.
-func (s *Server) secretNames(ctx context.Context, ownerID, udid string) (map[string]bool, error) {
-	ownerEnv, err := s.Devices.OwnerEnv(ctx, ownerID)
-	if err != nil {
-		return nil, err
-	}
-	d, err := s.Devices.Get(ctx, ownerID, udid)
-	if err != nil {
-		return nil, err
-	}
-	names := map[string]bool{}
-	for _, v := range append(ownerEnv, d.Env...) {
-		if v.Secret {
-			names[v.Name] = true
-		}
-	}
-	return names, nil
 }
